@@ -1,0 +1,178 @@
+"""Command line: `ticomex data demo|fetch|ingest`, `params`, `execute`, `render`, `build`.
+
+Heavy modules are imported inside each command so that `ticomex --help` and no-op
+rebuilds start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ticomex.errors import TicomexError
+
+DEFAULT_DB = Path("data/ticomex.duckdb")
+DEFAULT_DEMO = Path("data/raw/demo")
+DEFAULT_OUT = Path("output")
+DEFAULT_PARAMS = Path("params")
+DEFAULT_NOTEBOOK = Path("notebooks/fiche.ipynb")
+
+
+def _jobs_default() -> int:
+    return os.cpu_count() or 1
+
+
+def cmd_data_demo(args: argparse.Namespace) -> int:
+    from ticomex.data.demo import write_demo_release
+
+    folder = write_demo_release(Path(args.out), rows=args.rows)
+    print(f"Demo release (synthetic data) written to {folder}")
+    return 0
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from ticomex.data.fetch import fetch_release
+
+    folder = fetch_release(year=args.year, out=Path(args.out))
+    print(f"Official release written to {folder}")
+    return 0
+
+
+def cmd_data_ingest(args: argparse.Namespace) -> int:
+    from ticomex.data.ingest import ingest
+
+    report = ingest(Path(args.raw), Path(args.db), skip_bad_lines=args.skip_bad_lines)
+    print(report.text())
+    return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from ticomex.params import write_params
+
+    written = write_params(
+        Path(args.db),
+        Path(args.out),
+        territoires=Path(args.territoires) if args.territoires else None,
+        overwrite=args.force,
+    )
+    print(f"{len(written)} params files written to {args.out}")
+    return 0
+
+
+def _add_execute_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--only", nargs="+", metavar="CODE", help="departments to build (default: all)")
+    p.add_argument("--db", default=str(DEFAULT_DB), help="DuckDB file (default: %(default)s)")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (default: %(default)s)")
+    p.add_argument("--params", default=str(DEFAULT_PARAMS), help="params folder (default: %(default)s)")
+    p.add_argument("--notebook", default=str(DEFAULT_NOTEBOOK), help="template (default: %(default)s)")
+    p.add_argument("--year", dest="annee", help="year of the sheets (default: latest full year)")
+    p.add_argument("--jobs", type=int, default=_jobs_default(), help="parallel notebooks (default: cores)")
+    p.add_argument(
+        "--fresh-kernels",
+        action="store_true",
+        help="start a new kernel for every notebook (strict isolation, slower)",
+    )
+
+
+def cmd_execute(args: argparse.Namespace) -> int:
+    from ticomex.batch import execute, print_summary
+
+    results = execute(
+        notebook=Path(args.notebook),
+        params_dir=Path(args.params),
+        db=Path(args.db),
+        out=Path(args.out),
+        only=args.only,
+        annee=args.annee,
+        jobs=args.jobs,
+        fresh_kernels=args.fresh_kernels,
+    )
+    return print_summary(results)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from ticomex.render import render
+
+    render(out=Path(args.out), project=Path("."), pdf=not args.no_pdf, jobs=args.jobs)
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from ticomex.build import build
+
+    return build(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="ticomex",
+        description="Les indicateurs clés : commerce extérieur — Territoires d'industrie.",
+    )
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="get and load the customs release").add_subparsers(
+        dest="data_command", required=True
+    )
+    p = data.add_parser("demo", help="write a synthetic demo release in the official layout")
+    p.add_argument("--out", default=str(DEFAULT_DEMO), help="folder (default: %(default)s)")
+    p.add_argument("--rows", type=int, help="data rows per flow file (default: a small release)")
+    p.set_defaults(func=cmd_data_demo)
+
+    p = data.add_parser("fetch", help="download the official release")
+    p.add_argument("--year", type=int, help="annual release of that year (default: the latest)")
+    p.add_argument("--out", default="data/raw/officiel", help="folder (default: %(default)s)")
+    p.set_defaults(func=cmd_data_fetch)
+
+    p = data.add_parser("ingest", help="load a release into DuckDB")
+    p.add_argument("--raw", required=True, help="folder of the release")
+    p.add_argument("--db", default=str(DEFAULT_DB), help="DuckDB file (default: %(default)s)")
+    p.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="load the good lines and write the rejected ones to a rejects file",
+    )
+    p.set_defaults(func=cmd_data_ingest)
+
+    p = sub.add_parser("params", help="write params/<code>.yaml for every department")
+    p.add_argument("--db", default=str(DEFAULT_DB), help="DuckDB file (default: %(default)s)")
+    p.add_argument("--out", default=str(DEFAULT_PARAMS), help="folder (default: %(default)s)")
+    p.add_argument(
+        "--territoires",
+        help="Territoires d'industrie table (default: ../shared/reference/… when present)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite existing params files")
+    p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("execute", help="execute the template for every department")
+    _add_execute_options(p)
+    p.set_defaults(func=cmd_execute)
+
+    p = sub.add_parser("render", help="render the executed notebooks to the site and PDFs")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (default: %(default)s)")
+    p.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
+    p.add_argument("--jobs", type=int, default=_jobs_default(), help="parallel pages (default: cores)")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("build", help="the whole publication: data, params, notebooks, site, PDFs")
+    _add_execute_options(p)
+    p.add_argument("--raw", help="release folder (default: the demo release, generated if absent)")
+    p.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
+    p.set_defaults(func=cmd_build)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except TicomexError as err:
+        print(f"ticomex: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

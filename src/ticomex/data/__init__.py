@@ -1,0 +1,1 @@
+"""Customs release: demo generation, download, ingest into DuckDB."""
