@@ -1,0 +1,213 @@
+"""Every indicator of a sheet, as DuckDB queries on the ingested release.
+
+Rules (the publication's): a place's value in a flow is the sum over the four quarters
+of every row of that place (all partners, `FR` and `QU` included); a region sums the
+departments of its customs region (Monaco included); France sums every row. Rankings
+are by value descending, then code ascending. Links with zero value are not drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ticomex.errors import TicomexError
+from ticomex.texts import AUTRES, EXPORT, IMPORT
+
+QUARTERS_IN_YEAR = 4
+RED_LINKS = 5
+FLUX_NOM = {EXPORT: "export", IMPORT: "import"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a figure is computed: a department, a customs region or France."""
+
+    niveau: str  # "departement", "region" or "france"
+    code: str | None = None
+
+    def where(self) -> tuple[str, list]:
+        if self.niveau == "departement":
+            return "departement = ?", [self.code]
+        if self.niveau == "region":
+            return "departement IN (SELECT code FROM departements WHERE region = ?)", [self.code]
+        return "TRUE", []
+
+
+def connect(base: str | Path) -> duckdb.DuckDBPyConnection:
+    path = Path(base)
+    if not path.exists():
+        raise TicomexError(
+            f"{path}: base de données absente — lancez `ticomex data ingest` ou `ticomex build`"
+        )
+    return duckdb.connect(str(path), read_only=True)
+
+
+def full_years(con) -> list[int]:
+    """Years with four quarters of data, oldest first."""
+    rows = con.execute(
+        "SELECT annee FROM commerce GROUP BY annee "
+        "HAVING count(DISTINCT trimestre) = ? ORDER BY annee",
+        [QUARTERS_IN_YEAR],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def check_year(con, annee: int | str | None) -> int:
+    """The year asked for, or the latest full year; a clear error when absent."""
+    years = full_years(con)
+    if annee in (None, ""):
+        if not years:
+            raise TicomexError("aucune année complète (quatre trimestres) dans la base")
+        return years[-1]
+    try:
+        year = int(annee)
+    except ValueError:
+        raise TicomexError(f"année invalide : {annee!r}") from None
+    if year not in years:
+        listed = ", ".join(map(str, years)) or "aucune"
+        raise TicomexError(f"année {year} absente des données (années complètes : {listed})")
+    return year
+
+
+def department(con, code: str) -> dict:
+    row = con.execute(
+        "SELECT d.code, d.nom, d.region, r.nom FROM departements d "
+        "JOIN regions r ON r.code = d.region WHERE d.code = ?",
+        [code],
+    ).fetchone()
+    if row is None:
+        raise TicomexError(f"département inconnu : {code!r} (absent de Departement_region.txt)")
+    return {"code": row[0], "nom": row[1], "region": row[2], "region_nom": row[3]}
+
+
+def total(con, scope: Scope, annee: int, flux: str) -> int:
+    where, args = scope.where()
+    (value,) = con.execute(
+        f"SELECT coalesce(sum(valeur), 0) FROM commerce WHERE annee = ? AND flux = ? AND {where}",
+        [annee, flux, *args],
+    ).fetchone()
+    return int(value)
+
+
+def headline(con, code: str, region: str, annee: int) -> dict:
+    """Totals and shares of both flows (unrounded percentages)."""
+    result = {}
+    for flux, key in ((EXPORT, "exportations"), (IMPORT, "importations")):
+        dep = total(con, Scope("departement", code), annee, flux)
+        reg = total(con, Scope("region", region), annee, flux)
+        fra = total(con, Scope("france"), annee, flux)
+        result[key] = {
+            "total_eur": dep,
+            "region_total_eur": reg,
+            "france_total_eur": fra,
+            "part_region_pct": 100 * dep / reg if reg else 0.0,
+            "part_nationale_pct": 100 * dep / fra if fra else 0.0,
+        }
+    return result
+
+
+def top_partners(con, code: str, annee: int, n: int = 10) -> pd.DataFrame:
+    """The n partners with the largest imports + exports, in the order drawn."""
+    return con.execute(
+        """
+        SELECT c.pays AS code_pays, coalesce(l.libelle, c.pays) AS pays,
+               sum(valeur) FILTER (flux = 'I')::BIGINT AS importations_eur,
+               sum(valeur) FILTER (flux = 'E')::BIGINT AS exportations_eur
+        FROM commerce c
+        LEFT JOIN libelles_pays l ON l.code = c.pays AND l.annee = c.annee
+        WHERE c.annee = ? AND c.departement = ?
+        GROUP BY ALL
+        HAVING sum(valeur) <> 0
+        ORDER BY sum(valeur) DESC, code_pays
+        LIMIT ?
+        """,
+        [annee, code, n],
+    ).df().pipe(_partners_frame)
+
+
+def _partners_frame(df: pd.DataFrame) -> pd.DataFrame:
+    for col in ("importations_eur", "exportations_eur"):
+        df[col] = df[col].fillna(0).astype("int64")
+    df["solde_eur"] = df["exportations_eur"] - df["importations_eur"]
+    return df
+
+
+def activities(con, code: str, annee: int) -> pd.DataFrame:
+    """Every product with a non-zero value, by flow then value descending."""
+    df = con.execute(
+        """
+        SELECT CASE c.flux WHEN 'E' THEN 'export' ELSE 'import' END AS flux,
+               c.a129 AS code_a129, coalesce(l.libelle, c.a129) AS produit,
+               sum(valeur)::BIGINT AS valeur_eur
+        FROM commerce c
+        LEFT JOIN libelles_a129 l ON l.code = c.a129 AND l.annee = c.annee
+        WHERE c.annee = ? AND c.departement = ?
+        GROUP BY ALL
+        HAVING sum(valeur) <> 0
+        ORDER BY flux, valeur_eur DESC, code_a129
+        """,
+        [annee, code],
+    ).df()
+    return df
+
+
+def flow_links(con, scope: Scope, annee: int, flux: str, n: int = 10) -> pd.DataFrame:
+    """The Sankey's links: top n products × top n countries, the rest in "Autres".
+
+    Exports go from products (left) to countries (right), imports from countries to
+    products. The RED_LINKS largest links between a named product and a named country
+    are flagged `rouge`.
+    """
+    where, args = scope.where()
+    df = con.execute(
+        f"""
+        WITH base AS (
+            SELECT a129, pays, sum(valeur) AS v FROM commerce
+            WHERE annee = ? AND flux = ? AND {where}
+            GROUP BY ALL
+        ),
+        top_produits AS (
+            SELECT a129, row_number() OVER (ORDER BY sum(v) DESC, a129) AS rang
+            FROM base GROUP BY a129 HAVING sum(v) > 0 ORDER BY rang LIMIT ?
+        ),
+        top_pays AS (
+            SELECT pays, row_number() OVER (ORDER BY sum(v) DESC, pays) AS rang
+            FROM base GROUP BY pays HAVING sum(v) > 0 ORDER BY rang LIMIT ?
+        ),
+        liens AS (
+            SELECT coalesce(tp.a129, '') AS code_a129, coalesce(tp.rang, ? + 1) AS rang_produit,
+                   coalesce(tc.pays, '') AS code_pays, coalesce(tc.rang, ? + 1) AS rang_pays,
+                   sum(b.v)::BIGINT AS valeur_eur
+            FROM base b
+            LEFT JOIN top_produits tp USING (a129)
+            LEFT JOIN top_pays tc USING (pays)
+            GROUP BY ALL
+            HAVING sum(b.v) > 0
+        )
+        SELECT l.*,
+               CASE WHEN l.code_a129 = '' THEN '{AUTRES}' ELSE coalesce(la.libelle, l.code_a129) END
+                   AS produit,
+               CASE WHEN l.code_pays = '' THEN '{AUTRES}' ELSE coalesce(lp.libelle, l.code_pays) END
+                   AS pays
+        FROM liens l
+        LEFT JOIN libelles_a129 la ON la.code = l.code_a129 AND la.annee = ?
+        LEFT JOIN libelles_pays lp ON lp.code = l.code_pays AND lp.annee = ?
+        """,
+        [annee, flux, *args, n, n, n, n, annee, annee],
+    ).df()
+    named = df[(df.code_a129 != "") & (df.code_pays != "")]
+    red = named.sort_values(
+        ["valeur_eur", "code_a129", "code_pays"], ascending=[False, True, True]
+    ).head(RED_LINKS)
+    df["rouge"] = df.index.isin(red.index)
+    if flux == EXPORT:
+        order, columns = ["rang_produit", "rang_pays"], ["code_a129", "produit", "code_pays", "pays"]
+    else:
+        order, columns = ["rang_pays", "rang_produit"], ["code_pays", "pays", "code_a129", "produit"]
+    df = df.sort_values(order, kind="stable").reset_index(drop=True)
+    df["valeur_eur"] = df["valeur_eur"].astype("int64")
+    return df[[*columns, "valeur_eur", "rouge"]]

@@ -1,0 +1,111 @@
+"""`params/<code>.yaml`: the facts of each department's sheet, editable by hand.
+
+The Territoires d'industrie come from the overlay table of `../shared/reference/`
+(share of each territory's area lying in the department). A territory is listed when
+that share is at least TERRITORY_MIN_SHARE, which reproduces the published sheets.
+Whether the heading reads "Principaux Territoires d'Industrie du département*" rests
+on commune counts the table does not carry: it is an editorial fact, taken from the
+published sheets where there is one, and otherwise left for the editor to set.
+"""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+from pathlib import Path
+
+import yaml
+
+from ticomex.errors import TicomexError
+
+MONACO = "99"
+TERRITORY_MIN_SHARE = 0.15
+DEFAULT_TERRITORIES_TABLE = Path("../shared/reference/territoires_industrie_departements.csv")
+# Departments whose published sheet uses the "Principaux …*" heading with its footnote.
+PUBLISHED_PRINCIPAUX = {"07": True, "52": True, "05": False, "43": False, "92": False}
+
+HEADER = """\
+# Fiche « Les indicateurs clés : commerce extérieur » du département {code}.
+# Fichier modifiable à la main : le carnet le lit tel quel.
+# territoires : Territoires d'industrie affichés, dans l'ordre ;
+# territoires_principaux : true affiche « Principaux Territoires d'Industrie du
+#   département* » et le renvoi sur les territoires adjacents retirés.
+"""
+
+
+def _sort_key(name: str) -> str:
+    plain = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+
+
+def read_territories(table: Path) -> dict[str, list[str]]:
+    """Department code → names of its Territoires d'industrie, in alphabetical order."""
+    result: dict[str, list[str]] = {}
+    try:
+        with table.open(encoding="utf-8", newline="") as f:
+            for line, row in enumerate(csv.DictReader(f), start=2):
+                try:
+                    share = float(row["part_surface"])
+                except (KeyError, TypeError, ValueError):
+                    raise TicomexError(f"{table}:{line}: part_surface illisible") from None
+                if share >= TERRITORY_MIN_SHARE:
+                    result.setdefault(row["code_departement"], []).append(row["nom_territoire"])
+    except OSError as err:
+        raise TicomexError(f"{table}: {err.strerror}") from None
+    return {code: sorted(names, key=_sort_key) for code, names in result.items()}
+
+
+def department_params(dep: dict, territoires: list[str]) -> dict:
+    return {
+        "code": dep["code"],
+        "nom": dep["nom"],
+        "region": dep["region"],
+        "region_nom": dep["region_nom"],
+        "territoires": territoires,
+        "territoires_principaux": PUBLISHED_PRINCIPAUX.get(dep["code"], False),
+    }
+
+
+def dump(params: dict) -> str:
+    body = yaml.safe_dump(params, allow_unicode=True, sort_keys=False, width=100)
+    return HEADER.format(code=params["code"]) + body
+
+
+def write_params(
+    db: Path, out: Path, territoires: Path | None = None, overwrite: bool = False
+) -> list[Path]:
+    """Write a params file for every department of the release but Monaco.
+
+    Existing files are kept unless `overwrite`: they are the editors'. Without a
+    territories table, the territories of an existing file are carried over.
+    """
+    import duckdb
+
+    if not db.exists():
+        raise TicomexError(f"{db}: base absente — lancez d'abord `ticomex data ingest`")
+    table = territoires or DEFAULT_TERRITOIRES_TABLE
+    known = read_territories(table) if table.exists() else None
+    if territoires is not None and known is None:
+        raise TicomexError(f"{territoires}: fichier absent")
+    with duckdb.connect(str(db), read_only=True) as con:
+        deps = con.execute(
+            "SELECT d.code, d.nom, d.region, r.nom FROM departements d "
+            "JOIN regions r ON r.code = d.region WHERE d.code <> ? ORDER BY d.code",
+            [MONACO],
+        ).fetchall()
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for code, nom, region, region_nom in deps:
+        path = out / f"{code}.yaml"
+        if path.exists() and not overwrite:
+            continue
+        if known is not None:
+            names = known.get(code, [])
+        elif path.exists():
+            names = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("territoires", [])
+        else:
+            names = []
+        dep = {"code": code, "nom": nom, "region": region, "region_nom": region_nom}
+        path.write_text(dump(department_params(dep, names)), encoding="utf-8")
+        written.append(path)
+    return written

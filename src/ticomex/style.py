@@ -1,0 +1,84 @@
+"""The look of every chart, written once: palette, font, French number format.
+
+The config travels inside each Vega-Lite spec (`apply_style`), so a chart looks the same
+in the HTML page (vega-embed) and in the PDF (SVG through vl-convert).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+
+# Palette. The sheets draw imports in blue, exports in violet, a negative balance and
+# the five largest flows in red, a positive balance in green.
+IMPORT_BLUE = "#2c6fb7"
+EXPORT_VIOLET = "#7b3f9e"
+NEGATIVE_RED = "#d0312d"
+POSITIVE_GREEN = "#2e8b3e"
+RED_LINK = NEGATIVE_RED
+RED_LINK_OPACITY = 0.85
+NEUTRAL_LINK = "#8ea2bd"
+NEUTRAL_LINK_OPACITY = 0.45
+NODE_COLOR = "#3b4a5e"
+TEXT_COLOR = "#1f2933"
+MUTED_TEXT_COLOR = "#5b6776"  # secondary text: axis titles, leader lines, messages
+TEXT_ON_FILL = "#ffffff"  # labels drawn inside the blue and violet compartments
+RECT_SEPARATOR = "#ffffff"  # thin border between treemap compartments
+
+# Installed under /usr/share/fonts; the PDF renderer embeds the same font.
+FONT = "DejaVu Sans"
+FONT_SIZE = 10
+LINE_HEIGHT = 12  # px between two lines of a multi-line label at FONT_SIZE
+TITLE_FONT_SIZE = 13
+# DejaVu Sans is wide: its mean advance is about 0.6 em. Used to decide whether a label
+# fits; Vega's `limit` truncates with "…" whatever this estimate misses.
+MEAN_CHAR_WIDTH = 0.6 * FONT_SIZE
+
+# d3-format locale, as the sheets print figures: `1 070.9` (plain space, decimal point).
+FRENCH_NUMBER_LOCALE = {
+    "decimal": ".",
+    "thousands": " ",
+    "grouping": [3],
+    "currency": ["", " €"],
+}
+EUROS_PER_MILLION = 1_000_000
+MEUR_FORMAT = ",.1f"  # millions of euros, one decimal, in axes and tooltips
+MEUR_UNIT = "M€"
+
+
+def to_meur(euros):
+    """Whole euros (an int or a Series) → millions of euros, the unit charts carry."""
+    return euros / EUROS_PER_MILLION
+
+
+def apply_style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """The chart with the shared config: font, French numbers, no view frame."""
+    return (
+        chart.configure(
+            font=FONT,
+            locale={"number": FRENCH_NUMBER_LOCALE},
+            background="white",
+        )
+        .configure_view(stroke=None)
+        .configure_axis(
+            labelFont=FONT,
+            titleFont=FONT,
+            labelFontSize=FONT_SIZE,
+            titleFontSize=FONT_SIZE,
+            labelColor=TEXT_COLOR,
+            titleColor=MUTED_TEXT_COLOR,
+            titleFontWeight="normal",
+        )
+        .configure_legend(
+            labelFont=FONT,
+            titleFont=FONT,
+            labelFontSize=FONT_SIZE,
+            labelColor=TEXT_COLOR,
+        )
+        .configure_title(
+            font=FONT,
+            fontSize=TITLE_FONT_SIZE,
+            color=TEXT_COLOR,
+            anchor="start",
+        )
+        .configure_text(font=FONT, fontSize=FONT_SIZE, color=TEXT_COLOR)
+    )

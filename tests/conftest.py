@@ -1,0 +1,33 @@
+"""Shared fixtures: the read-only material of ../shared and a demo database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} absent: the read-only reference material is needed for this test")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def demo_release(tmp_path_factory) -> Path:
+    from ticomex.data.demo import write_demo_release
+
+    return write_demo_release(tmp_path_factory.mktemp("raw") / "demo")
+
+
+@pytest.fixture(scope="session")
+def demo_db(demo_release, tmp_path_factory) -> Path:
+    from ticomex.data.ingest import ingest
+
+    db = tmp_path_factory.mktemp("db") / "demo.duckdb"
+    ingest(demo_release, db)
+    return db
