@@ -1,0 +1,268 @@
+"""Running one notebook with papermill: in a fresh kernel, or in a warm kernel reused by a worker.
+
+Imported only when something has to be executed (papermill and jupyter_client are slow to
+import). Each worker thread owns its runner and the kernel in it: the kernel's asyncio client
+is only ever used from the thread that created it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import papermill
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NBClientEngine, papermill_engines
+from papermill.log import logger
+from papermill.utils import remove_args
+
+from ticomex.errors import TicomexError
+
+# Imported once per warm kernel, before its first notebook: the 1.8 s that dominate a plain
+# run. Modules not written yet, or broken, are left for the notebook itself to report.
+PRELOADED_MODULES = (
+    "pandas",
+    "duckdb",
+    "altair",
+    "vl_convert",
+    "ticomex.indicators",
+    "ticomex.charts",
+    "ticomex.texts",
+)
+
+WARM_ENGINE = "ticomex-warm"
+# Kernels otherwise log two lines each to the terminal (TCP warning, interrupt on shutdown);
+# notebook errors reach the summary through the notebook itself.
+KERNEL_LOG_LEVEL = "--IPKernelApp.log_level=CRITICAL"
+# What nbclient adds for the kernels it starts: no IPython history file shared between kernels.
+KERNEL_HISTORY = "--HistoryManager.hist_file=:memory:"
+KERNEL_START_TIMEOUT = 60
+
+
+def papermill_options(timeout: float | None) -> dict:
+    """Same options in both modes, so that warm and fresh executions write the same notebook."""
+    return {
+        "progress_bar": False,
+        "request_save_on_cell_execute": False,
+        "record_timing": False,
+        "start_timeout": KERNEL_START_TIMEOUT,
+        "execution_timeout": timeout,
+        "extra_arguments": [KERNEL_LOG_LEVEL],  # a new list: nbclient appends to it
+    }
+
+# Run silently in a warm kernel once imports are done: remembers the process state a fresh
+# kernel would start from, and defines how to return to it between notebooks.
+_PREPARE_KERNEL = textwrap.dedent(
+    """
+    def _ticomex_prepare(modules):
+        import copy, gc, importlib, os, sys, types, warnings
+
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the notebook's own import shows the error
+                pass
+
+        state = types.ModuleType("_ticomex_warm_kernel")
+        state.cwd = os.getcwd()
+        state.environ = dict(os.environ)
+        state.path = list(sys.path)
+        state.filters = list(warnings.filters)
+        registries = []
+        if "altair" in sys.modules:
+            import altair as alt
+
+            for registry in (alt.data_transformers, alt.renderers, getattr(alt, "theme", None)):
+                if registry is not None:
+                    registries.append((registry, registry.active, copy.deepcopy(registry.options)))
+        state.registries = registries
+        pandas_options = {}
+        if "pandas" in sys.modules:
+            import pandas as pd
+            from pandas._config import config as pd_config
+
+            for key in pd_config._registered_options:
+                if key not in pd_config._deprecated_options:
+                    pandas_options[key] = pd.get_option(key)
+        state.pandas_options = pandas_options
+
+        def reset():
+            ip = get_ipython()
+            ip.reset(new_session=False)
+            ip.execution_count = 1
+            os.chdir(state.cwd)
+            os.environ.clear()
+            os.environ.update(state.environ)
+            sys.path[:] = state.path
+            # resetwarnings() also invalidates every "already shown once" registry.
+            warnings.resetwarnings()
+            warnings.filters[:] = state.filters
+            for registry, active, options in state.registries:
+                if registry.active != active or registry.options != options:
+                    registry.enable(active, **copy.deepcopy(options))
+            if state.pandas_options:
+                import pandas as pd
+
+                for key, value in state.pandas_options.items():
+                    if pd.get_option(key) != value:
+                        pd.set_option(key, value)
+            if "duckdb" in sys.modules:
+                import duckdb
+
+                if hasattr(duckdb, "set_default_connection"):
+                    duckdb.set_default_connection(duckdb.connect(":memory:"))
+            gc.collect()
+
+        state.reset = reset
+        sys.modules[state.__name__] = state
+
+    _ticomex_prepare(MODULES)
+    """
+)
+_RESET_KERNEL = "__import__('sys').modules['_ticomex_warm_kernel'].reset()"
+
+
+class WarmKernel:
+    """A kernel started once, with the heavy imports done, that runs notebook after notebook."""
+
+    def __init__(self, kernel_name: str) -> None:
+        self.kernel_name = kernel_name
+        self.km: AsyncKernelManager | None = None
+        self.kc = None
+
+    async def _start(self) -> None:
+        self.km = AsyncKernelManager(kernel_name=self.kernel_name)
+        await self.km.start_kernel(extra_arguments=[KERNEL_LOG_LEVEL, KERNEL_HISTORY])
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        await self.kc.wait_for_ready(timeout=KERNEL_START_TIMEOUT)
+        self.kc.allow_stdin = False
+        await self._run_silently(_PREPARE_KERNEL.replace("MODULES", repr(PRELOADED_MODULES)))
+
+    async def _run_silently(self, code: str) -> None:
+        reply = await self.kc.execute_interactive(
+            code,
+            silent=True,
+            store_history=False,
+            timeout=KERNEL_START_TIMEOUT,
+            output_hook=lambda msg: None,
+        )
+        content = reply["content"]
+        if content["status"] != "ok":
+            raise TicomexError(
+                f"warm kernel: preparing the kernel failed: {content.get('ename')}: {content.get('evalue')}"
+            )
+
+    async def _stop(self) -> None:
+        if self.kc is not None:
+            self.kc.stop_channels()
+        if self.km is not None:
+            try:
+                await self.km.shutdown_kernel(now=True)
+            finally:
+                await self.km.cleanup_resources()
+        self.km = self.kc = None
+
+    def ensure_started(self) -> None:
+        if self.km is None:
+            try:
+                run_sync(self._start)()
+            except BaseException:
+                run_sync(self._stop)()
+                raise
+
+    def reset(self) -> None:
+        """Back to the state of a fresh kernel with the imports done: empty namespace, In [1]."""
+        run_sync(self._run_silently)(_RESET_KERNEL)
+
+    def stop(self) -> None:
+        run_sync(self._stop)()
+
+
+class WarmEngine(NBClientEngine):
+    """papermill's nbclient engine, on an already started kernel and client."""
+
+    @classmethod
+    def execute_managed_notebook(
+        cls,
+        nb_man,
+        kernel_name,
+        log_output=False,
+        stdout_file=None,
+        stderr_file=None,
+        start_timeout=60,
+        execution_timeout=None,
+        warm_kernel: WarmKernel | None = None,
+        **kwargs,
+    ):
+        kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+        warm_kernel.reset()
+        client = PapermillNotebookClient(
+            nb_man,
+            km=warm_kernel.km,
+            timeout=execution_timeout,
+            startup_timeout=start_timeout,
+            kernel_name=kernel_name,
+            log=logger,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+            **kwargs,
+        )
+        # nbclient keeps a client it is given and leaves a kernel manager it does not own running.
+        client.kc = warm_kernel.kc
+        return client.execute()
+
+
+papermill_engines.register(WARM_ENGINE, WarmEngine)
+
+
+class FreshRunner:
+    """One plain papermill execution per notebook, each in a new kernel: strict isolation."""
+
+    def run(self, template: Path, output: Path, parameters: dict[str, str], timeout: float | None) -> None:
+        papermill.execute_notebook(
+            str(template),
+            str(output),
+            parameters=parameters,
+            **papermill_options(timeout),
+        )
+
+    def recycle(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class WarmRunner:
+    """Runs every notebook of a worker in one kernel, reset between notebooks."""
+
+    def __init__(self, kernel_name: str) -> None:
+        self.kernel_name = kernel_name
+        self.kernel: WarmKernel | None = None
+
+    def run(self, template: Path, output: Path, parameters: dict[str, str], timeout: float | None) -> None:
+        if self.kernel is None:
+            kernel = WarmKernel(self.kernel_name)
+            kernel.ensure_started()
+            self.kernel = kernel
+        papermill.execute_notebook(
+            str(template),
+            str(output),
+            parameters=parameters,
+            engine_name=WARM_ENGINE,
+            warm_kernel=self.kernel,
+            **papermill_options(timeout),
+        )
+
+    def recycle(self) -> None:
+        """After a failure the kernel may be dead or in a state a reset does not undo."""
+        self.close()
+
+    def close(self) -> None:
+        if self.kernel is not None:
+            kernel, self.kernel = self.kernel, None
+            kernel.stop()

@@ -1,0 +1,666 @@
+"""The sheet's three charts, as declarative Altair specs with their own config.
+
+- `partners_chart`: the main partner countries, imports to the left, exports to the
+  right, the balance in red (negative) or green (positive);
+- `treemap_chart`: the products imported (blue) and exported (violet), areas
+  proportional to values, the two blocks' areas proportional to the two flow totals;
+- `sankey_chart`: flows from products to countries (or countries to products).
+
+Vega-Lite draws neither treemaps nor Sankey diagrams: their geometry is computed here
+(`treemap_layout`, `sankey_layout`, in pixels, y pointing down) and drawn as rectangles,
+areas and texts on pixel scales. Amounts are carried in millions of euros so that the
+French number locale of `ticomex.style` formats axes and tooltips (`1 070.9`).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import altair as alt
+import pandas as pd
+import squarify
+
+from ticomex import style
+from ticomex.errors import TicomexError
+from ticomex.texts import AUTRES, EXPORT, FLUX, IMPORT, millions
+
+# The `flux` values of the activities frame ("import", "export") and how charts name them.
+IMPORT_FLUX = FLUX[IMPORT]["nom"]
+EXPORT_FLUX = FLUX[EXPORT]["nom"]
+FLOW_LABELS = {IMPORT_FLUX: "Importations", EXPORT_FLUX: "Exportations"}
+FLOW_COLORS = {IMPORT_FLUX: style.IMPORT_BLUE, EXPORT_FLUX: style.EXPORT_VIOLET}
+NEGATIVE_BALANCE = "Solde négatif"
+POSITIVE_BALANCE = "Solde positif"
+NO_TRADE_MESSAGE = "Aucun échange enregistré pour cette année."
+MEUR_TITLE = f"({style.MEUR_UNIT})"
+
+PARTNERS_COLUMNS = ["code_pays", "pays", "importations_eur", "exportations_eur", "solde_eur"]
+PARTNERS_PLOT_WIDTH = 360
+PARTNERS_ROW_STEP = 28
+PARTNERS_COUNTRY_LABEL_WIDTH = 150
+BALANCE_COLUMN_WIDTH = 70  # right of the plot: the balance of each country as text
+VALUE_LABEL_OFFSET = 4  # px between a bar's end and its value
+
+ACTIVITIES_COLUMNS = ["flux", "code_a129", "produit", "valeur_eur"]
+TREEMAP_WIDTH = 600
+TREEMAP_HEIGHT = 340
+TREEMAP_GAP = 8  # px between the import block and the export block
+TREEMAP_HEADER = 22  # px above the blocks for "Importations : 178.1 M€"
+LABEL_PADDING = 4  # px between a compartment's border and its label
+MIN_LABEL_CHARS = 8  # narrower compartments get no label (the tooltip remains)
+
+SANKEY_WIDTH = 600
+SANKEY_MIN_HEIGHT = 400
+SANKEY_NODE_WIDTH = 12
+SANKEY_NODE_GAP = 6
+SANKEY_LABEL_WIDTH = 165  # each side, node labels included
+SANKEY_LABEL_GAP = 8  # px between a node and its label
+SANKEY_LABEL_SPACING = 3  # px between two labels of a side
+SANKEY_NAME_LINES = 2  # a node's name wraps on at most this many lines
+RIBBON_STEP = 1 / 16  # ribbons are sampled at t = 0, 1/16, … 1 along a smoothstep
+LEFT, RIGHT = "gauche", "droite"
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _require_columns(df: pd.DataFrame, columns: list[str], builder: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise TicomexError(
+            f"{builder} : colonnes manquantes {missing} (colonnes reçues : {list(df.columns)})"
+        )
+
+
+def _require_non_negative(values: pd.Series, builder: str) -> None:
+    negative = values[values < 0]
+    if not negative.empty:
+        raise TicomexError(
+            f"{builder} : valeur négative ligne {negative.index[0]} ({negative.iloc[0]} €) ; "
+            "une aire ou une épaisseur ne peut pas être négative"
+        )
+
+
+def _meur_label(euros: int) -> str:
+    return f"{millions(euros)} {style.MEUR_UNIT}"
+
+
+def _truncate(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[: max(chars - 1, 0)].rstrip() + "…"
+
+
+def _wrap(text: str, width_px: float, max_lines: int) -> list[str]:
+    """`text` on at most `max_lines` lines of `width_px`, the last one cut with "…"."""
+    chars = int(width_px // style.MEAN_CHAR_WIDTH)
+    if chars < MIN_LABEL_CHARS or max_lines < 1:
+        return []
+    lines = textwrap.wrap(text, chars, break_long_words=False) or [""]
+    if len(lines) > max_lines:
+        rest = " ".join(lines[max_lines - 1 :])
+        lines = [*lines[: max_lines - 1], _truncate(rest, chars)]
+    return [_truncate(line, chars) for line in lines]
+
+
+def _pixel_scales(width: float, height: float) -> tuple[alt.Scale, alt.Scale]:
+    """Identity scales for layouts computed in pixels, y pointing down."""
+    x = alt.Scale(domain=[0, width], nice=False, zero=False)
+    y = alt.Scale(domain=[0, height], nice=False, zero=False, reverse=True)
+    return x, y
+
+
+def _title(chart, titre: str | None):
+    return chart.properties(title=titre) if titre else chart
+
+
+def _message_chart(message: str, titre: str | None, width: int) -> alt.TopLevelMixin:
+    """A chart with nothing to draw but a short message (keeps the page layout)."""
+    chart = (
+        alt.Chart(pd.DataFrame({"message": [message]}))
+        .mark_text(align="left", baseline="middle", color=style.MUTED_TEXT_COLOR)
+        .encode(x=alt.value(0), y=alt.value(20), text="message:N")
+        .properties(width=width, height=40)
+    )
+    return style.apply_style(_title(chart, titre))
+
+
+# ---------------------------------------------------------------------- partners
+
+
+def partners_chart(pays: pd.DataFrame, titre: str | None = None) -> alt.TopLevelMixin:
+    """Diverging bars, one row per country in the given order (first row on top).
+
+    Imports go left and exports right of a zero line; a thinner bar from zero to the
+    balance, and the balance as text in a right-hand column, are red when the balance
+    is negative and green otherwise.
+    """
+    builder = "partners_chart"
+    _require_columns(pays, PARTNERS_COLUMNS, builder)
+    if pays.empty:
+        return _message_chart(NO_TRADE_MESSAGE, titre, PARTNERS_PLOT_WIDTH)
+    duplicated = pays["pays"][pays["pays"].duplicated()]
+    if not duplicated.empty:
+        raise TicomexError(
+            f"{builder} : pays en double ligne {duplicated.index[0]} : {duplicated.iloc[0]!r}"
+        )
+    for column in ("importations_eur", "exportations_eur"):
+        _require_non_negative(pays[column], builder)
+    wrong = pays[pays["solde_eur"] != pays["exportations_eur"] - pays["importations_eur"]]
+    if not wrong.empty:
+        raise TicomexError(
+            f"{builder} : ligne {wrong.index[0]} ({wrong['pays'].iloc[0]}) : "
+            "solde_eur différent de exportations_eur − importations_eur"
+        )
+
+    imports_label, exports_label = FLOW_LABELS[IMPORT_FLUX], FLOW_LABELS[EXPORT_FLUX]
+    countries = pd.DataFrame(
+        {
+            "pays": pays["pays"].astype(str).to_numpy(),
+            "code_pays": pays["code_pays"].astype(str).to_numpy(),
+            "importations_meur": style.to_meur(pays["importations_eur"].to_numpy()),
+            "exportations_meur": style.to_meur(pays["exportations_eur"].to_numpy()),
+            "solde_meur": style.to_meur(pays["solde_eur"].to_numpy()),
+        }
+    )
+    countries["serie"] = [
+        NEGATIVE_BALANCE if s < 0 else POSITIVE_BALANCE for s in pays["solde_eur"]
+    ]
+    # One row per drawn bar: imports as negative amounts so that they extend left.
+    flows = pd.concat(
+        [
+            countries.assign(serie=imports_label, x=-countries["importations_meur"],
+                             montant=countries["importations_meur"]),
+            countries.assign(serie=exports_label, x=countries["exportations_meur"],
+                             montant=countries["exportations_meur"]),
+        ],
+        ignore_index=True,
+    )
+
+    # Symmetric domain, widened so that the value label of the longest bar fits.
+    largest = max(countries["importations_meur"].max(), countries["exportations_meur"].max())
+    longest_label = max(len(millions(v)) for v in pd.concat(
+        [pays["importations_eur"], pays["exportations_eur"]]))
+    label_px = longest_label * style.MEAN_CHAR_WIDTH + VALUE_LABEL_OFFSET + 2
+    half_px = PARTNERS_PLOT_WIDTH / 2
+    half_domain = largest * half_px / (half_px - label_px) if largest > 0 else 1.0
+
+    series = [imports_label, exports_label, NEGATIVE_BALANCE, POSITIVE_BALANCE]
+    colors = [style.IMPORT_BLUE, style.EXPORT_VIOLET, style.NEGATIVE_RED, style.POSITIVE_GREEN]
+    color = alt.Color(
+        "serie:N",
+        scale=alt.Scale(domain=series, range=colors),
+        legend=alt.Legend(title=None, orient="top", direction="horizontal", symbolType="square"),
+    )
+    x = alt.X(
+        "x:Q",
+        scale=alt.Scale(domain=[-half_domain, half_domain], nice=False),
+        axis=alt.Axis(
+            title=f"{imports_label} ← {MEUR_TITLE} → {exports_label}",
+            labelExpr=f"format(abs(datum.value), '{style.MEUR_FORMAT}')",
+            grid=False,
+            tickCount=5,
+        ),
+    )
+    y = alt.Y(
+        "pays:N",
+        sort=list(countries["pays"]),
+        axis=alt.Axis(title=None, ticks=False, domain=False, labelLimit=PARTNERS_COUNTRY_LABEL_WIDTH),
+    )
+    tooltip = [
+        alt.Tooltip("pays:N", title="Pays"),
+        alt.Tooltip("importations_meur:Q", title=f"{imports_label} {MEUR_TITLE}", format=style.MEUR_FORMAT),
+        alt.Tooltip("exportations_meur:Q", title=f"{exports_label} {MEUR_TITLE}", format=style.MEUR_FORMAT),
+        alt.Tooltip("solde_meur:Q", title=f"Solde {MEUR_TITLE}", format=style.MEUR_FORMAT),
+    ]
+
+    flow_base = alt.Chart(flows)
+    bars = flow_base.mark_bar(height=alt.RelativeBandSize(0.72)).encode(
+        x=x, y=y, color=color, tooltip=tooltip
+    )
+    balance_bars = (
+        alt.Chart(countries)
+        .mark_bar(height=alt.RelativeBandSize(0.26))
+        .encode(x=alt.X("solde_meur:Q"), y=y, color=color, tooltip=tooltip)
+    )
+    value_text = alt.Text("montant:Q", format=style.MEUR_FORMAT)
+    import_values = (
+        flow_base.transform_filter(f"datum.serie === '{imports_label}' && datum.montant > 0")
+        .mark_text(align="right", baseline="middle", dx=-VALUE_LABEL_OFFSET)
+        .encode(x="x:Q", y=y, text=value_text, tooltip=tooltip)
+    )
+    export_values = (
+        flow_base.transform_filter(f"datum.serie === '{exports_label}' && datum.montant > 0")
+        .mark_text(align="left", baseline="middle", dx=VALUE_LABEL_OFFSET)
+        .encode(x="x:Q", y=y, text=value_text, tooltip=tooltip)
+    )
+    balance_x = PARTNERS_PLOT_WIDTH + BALANCE_COLUMN_WIDTH
+    balance_values = (
+        alt.Chart(countries)
+        .mark_text(align="right", baseline="middle", fontWeight="bold")
+        .encode(
+            x=alt.value(balance_x),
+            y=y,
+            text=alt.Text("solde_meur:Q", format="+" + style.MEUR_FORMAT),
+            color=color,
+            tooltip=tooltip,
+        )
+    )
+    balance_header = (
+        alt.Chart(pd.DataFrame({"entete": [f"Solde {MEUR_TITLE}"]}))
+        .mark_text(align="right", baseline="bottom", color=style.MUTED_TEXT_COLOR)
+        .encode(x=alt.value(balance_x), y=alt.value(-4), text="entete:N")
+    )
+    zero_line = (
+        alt.Chart(pd.DataFrame({"zero": [0]}))
+        .mark_rule(color=style.TEXT_COLOR, strokeWidth=0.8)
+        .encode(x="zero:Q")
+    )
+    chart = alt.layer(
+        bars, balance_bars, zero_line, import_values, export_values, balance_values, balance_header
+    ).properties(width=PARTNERS_PLOT_WIDTH, height=alt.Step(PARTNERS_ROW_STEP))
+    return style.apply_style(_title(chart, titre))
+
+
+# ---------------------------------------------------------------------- treemap
+
+
+def _check_activities(activites: pd.DataFrame, builder: str) -> None:
+    _require_columns(activites, ACTIVITIES_COLUMNS, builder)
+    unknown = activites[~activites["flux"].isin(FLOW_LABELS)]
+    if not unknown.empty:
+        raise TicomexError(
+            f"{builder} : ligne {unknown.index[0]} : flux {unknown['flux'].iloc[0]!r} "
+            f"(attendu : {' ou '.join(FLOW_LABELS)})"
+        )
+    _require_non_negative(activites["valeur_eur"], builder)
+
+
+def treemap_layout(
+    activites: pd.DataFrame,
+    width: float = TREEMAP_WIDTH,
+    height: float = TREEMAP_HEIGHT,
+    gap: float = TREEMAP_GAP,
+) -> pd.DataFrame:
+    """One rectangle per product with a positive value: columns of `activites` plus
+    `x, x2, y, y2` in pixels (y down). The import block is on the left, the export
+    block on the right, same height, widths proportional to the two flow totals;
+    inside a block, squarified compartments with areas proportional to values."""
+    _check_activities(activites, "treemap_layout")
+    drawn = activites[activites["valeur_eur"] > 0]
+    totals = {flux: int(drawn.loc[drawn["flux"] == flux, "valeur_eur"].sum()) for flux in FLOW_LABELS}
+    present = [flux for flux in (IMPORT_FLUX, EXPORT_FLUX) if totals[flux] > 0]
+    columns = [*ACTIVITIES_COLUMNS, "x", "x2", "y", "y2"]
+    if not present:
+        return pd.DataFrame(columns=columns)
+    usable_width = width - gap * (len(present) - 1)
+    grand_total = sum(totals[flux] for flux in present)
+    blocks, left = [], 0.0
+    for flux in present:
+        block_width = usable_width * totals[flux] / grand_total
+        # squarify expects sizes in descending order; stable keeps ties in input order.
+        part = drawn[drawn["flux"] == flux].sort_values("valeur_eur", ascending=False, kind="stable")
+        sizes = squarify.normalize_sizes(part["valeur_eur"].astype(float).tolist(), block_width, height)
+        rects = squarify.squarify(sizes, left, 0.0, block_width, height)
+        blocks.append(
+            part[ACTIVITIES_COLUMNS].assign(
+                x=[r["x"] for r in rects],
+                x2=[r["x"] + r["dx"] for r in rects],
+                y=[r["y"] for r in rects],
+                y2=[r["y"] + r["dy"] for r in rects],
+            )
+        )
+        left += block_width + gap
+    return pd.concat(blocks, ignore_index=True)[columns]
+
+
+def _compartment_label(produit: str, valeur_eur: int, width: float, height: float) -> list[str]:
+    """The product's name (wrapped) and value if they fit in the compartment, else []."""
+    value = _meur_label(valeur_eur)
+    text_width = width - 2 * LABEL_PADDING
+    if text_width < len(value) * style.MEAN_CHAR_WIDTH:
+        return []
+    lines_available = int((height - 2 * LABEL_PADDING) // style.LINE_HEIGHT)
+    name = _wrap(produit, text_width, lines_available - 1)
+    return [*name, value] if name else []
+
+
+def treemap_chart(activites: pd.DataFrame, titre: str | None = None) -> alt.TopLevelMixin:
+    """Imports (blue) and exports (violet) as two blocks of compartments, labels on the
+    compartments large enough, a header per block with the flow's total."""
+    _check_activities(activites, "treemap_chart")
+    rects = treemap_layout(activites)
+    if rects.empty:
+        return _message_chart(NO_TRADE_MESSAGE, titre, TREEMAP_WIDTH)
+    rects["y"] += TREEMAP_HEADER
+    rects["y2"] += TREEMAP_HEADER
+    totals = rects.groupby("flux")["valeur_eur"].sum()
+    rects["flux_libelle"] = rects["flux"].map(FLOW_LABELS)
+    rects["valeur_meur"] = style.to_meur(rects["valeur_eur"])
+    rects["part_flux"] = rects["valeur_eur"] / rects["flux"].map(totals)
+    rects["etiquette"] = [
+        _compartment_label(p, v, x2 - x, y2 - y)
+        for p, v, x, x2, y, y2 in zip(
+            rects["produit"], rects["valeur_eur"], rects["x"], rects["x2"], rects["y"], rects["y2"]
+        )
+    ]
+    rects["etiquette_limite"] = rects["x2"] - rects["x"] - 2 * LABEL_PADDING
+    labelled = rects[rects["etiquette"].map(len) > 0]
+
+    x_scale, y_scale = _pixel_scales(TREEMAP_WIDTH, TREEMAP_HEIGHT + TREEMAP_HEADER)
+    x = alt.X("x:Q", scale=x_scale, axis=None)
+    y = alt.Y("y:Q", scale=y_scale, axis=None)
+    flows = list(FLOW_LABELS)
+    color = alt.Color(
+        "flux_libelle:N",
+        scale=alt.Scale(
+            domain=[FLOW_LABELS[f] for f in flows], range=[FLOW_COLORS[f] for f in flows]
+        ),
+        legend=None,
+    )
+    tooltip = [
+        alt.Tooltip("produit:N", title="Produit"),
+        alt.Tooltip("code_a129:N", title="Code A129"),
+        alt.Tooltip("flux_libelle:N", title="Flux"),
+        alt.Tooltip("valeur_meur:Q", title=f"Valeur {MEUR_TITLE}", format=style.MEUR_FORMAT),
+        alt.Tooltip("part_flux:Q", title="Part du flux", format=".1%"),
+    ]
+    compartments = (
+        alt.Chart(rects)
+        .mark_rect(stroke=style.RECT_SEPARATOR, strokeWidth=1)
+        .encode(x=x, x2="x2:Q", y=y, y2="y2:Q", color=color, tooltip=tooltip)
+    )
+    labels = (
+        alt.Chart(labelled)
+        .mark_text(
+            align="left",
+            baseline="top",
+            dx=LABEL_PADDING,
+            dy=LABEL_PADDING,
+            lineHeight=style.LINE_HEIGHT,
+            color=style.TEXT_ON_FILL,
+            limit=alt.ExprRef("datum.etiquette_limite"),
+        )
+        .encode(x=x, y=y, text="etiquette:N", tooltip=tooltip)
+    )
+    headers = pd.DataFrame(
+        {
+            "flux": list(totals.index),
+            "entete": [f"{FLOW_LABELS[f]} : {_meur_label(int(totals[f]))}" for f in totals.index],
+            "flux_libelle": [FLOW_LABELS[f] for f in totals.index],
+            "x": [0 if f == IMPORT_FLUX else TREEMAP_WIDTH for f in totals.index],
+            "y": 0,
+        }
+    )
+    # Imports are titled from the left edge, exports from the right edge, so that the
+    # two headers never overlap however narrow one block is.
+    header_layers = [
+        alt.Chart(headers)
+        .transform_filter(f"datum.flux === '{flux}'")
+        .mark_text(align=align, baseline="top", fontWeight="bold")
+        .encode(x=x, y=y, text="entete:N", color=color)
+        for flux, align in ((IMPORT_FLUX, "left"), (EXPORT_FLUX, "right"))
+    ]
+    chart = alt.layer(compartments, labels, *header_layers).properties(
+        width=TREEMAP_WIDTH, height=TREEMAP_HEIGHT + TREEMAP_HEADER
+    )
+    return style.apply_style(_title(chart, titre))
+
+
+# ---------------------------------------------------------------------- Sankey
+
+
+def _check_links(liens: pd.DataFrame, gauche: str, droite: str, builder: str) -> pd.DataFrame:
+    """The links to draw (positive values), after checking the frame."""
+    if gauche == droite:
+        raise TicomexError(f"{builder} : gauche et droite désignent la même colonne {gauche!r}")
+    _require_columns(liens, [gauche, droite, "valeur_eur", "rouge"], builder)
+    if not pd.api.types.is_bool_dtype(liens["rouge"]):
+        raise TicomexError(
+            f"{builder} : la colonne rouge doit être booléenne (reçu {liens['rouge'].dtype})"
+        )
+    _require_non_negative(liens["valeur_eur"], builder)
+    pairs = liens[[gauche, droite]]
+    duplicated = pairs[pairs.duplicated()]
+    if not duplicated.empty:
+        row = duplicated.iloc[0]
+        raise TicomexError(
+            f"{builder} : lien en double ligne {duplicated.index[0]} : {row[gauche]} → {row[droite]}"
+        )
+    return liens[liens["valeur_eur"] > 0]
+
+
+def _side_nodes(links: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A side's nodes, by total descending (ties in input order), "Autres" last."""
+    totals = links.groupby(column, sort=False)["valeur_eur"].sum()
+    nodes = pd.DataFrame({"libelle": totals.index.astype(str), "valeur_eur": totals.to_numpy()})
+    nodes["autres"] = nodes["libelle"] == AUTRES
+    nodes = nodes.sort_values(["autres", "valeur_eur"], ascending=[True, False], kind="stable")
+    return nodes.drop(columns="autres").reset_index(drop=True)
+
+
+def sankey_layout(
+    liens: pd.DataFrame,
+    gauche: str,
+    droite: str,
+    width: float = SANKEY_WIDTH,
+    height: float = SANKEY_MIN_HEIGHT,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Nodes and links of the Sankey diagram, in pixels (y down).
+
+    nodes: `cote` (gauche/droite), `rang` (0 on top), `libelle`, `valeur_eur`,
+    `x, x2, y, y2`; node heights proportional to node totals, one scale for both sides.
+    links: `lien` (id), `source`, `cible`, `valeur_eur`, `rouge`, `x0, x1` (ends),
+    `y0, y1` (top edge at the source and at the target), `epaisseur`; at a node, links
+    are stacked in the order of the nodes at their other end.
+    """
+    drawn = _check_links(liens, gauche, droite, "sankey_layout")
+    sides = {LEFT: _side_nodes(drawn, gauche), RIGHT: _side_nodes(drawn, droite)}
+    if drawn.empty:
+        empty_nodes = pd.DataFrame(columns=["cote", "rang", "libelle", "valeur_eur", "x", "x2", "y", "y2"])
+        empty_links = pd.DataFrame(
+            columns=["lien", "source", "cible", "valeur_eur", "rouge", "x0", "x1", "y0", "y1", "epaisseur"]
+        )
+        return empty_nodes, empty_links
+    total = int(drawn["valeur_eur"].sum())
+    most_nodes = max(len(n) for n in sides.values())
+    px_per_euro = (height - SANKEY_NODE_GAP * (most_nodes - 1)) / total
+    node_x = {
+        LEFT: (SANKEY_LABEL_WIDTH, SANKEY_LABEL_WIDTH + SANKEY_NODE_WIDTH),
+        RIGHT: (width - SANKEY_LABEL_WIDTH - SANKEY_NODE_WIDTH, width - SANKEY_LABEL_WIDTH),
+    }
+    frames = []
+    for side, nodes in sides.items():
+        heights = nodes["valeur_eur"] * px_per_euro
+        used = heights.sum() + SANKEY_NODE_GAP * (len(nodes) - 1)
+        tops = (height - used) / 2 + (heights + SANKEY_NODE_GAP).cumsum().shift(fill_value=0)
+        frames.append(
+            nodes.assign(
+                cote=side, rang=range(len(nodes)), x=node_x[side][0], x2=node_x[side][1],
+                y=tops, y2=tops + heights,
+            )
+        )
+    nodes = pd.concat(frames, ignore_index=True)[
+        ["cote", "rang", "libelle", "valeur_eur", "x", "x2", "y", "y2"]
+    ]
+
+    left = nodes[nodes["cote"] == LEFT].set_index("libelle")
+    right = nodes[nodes["cote"] == RIGHT].set_index("libelle")
+    links = pd.DataFrame(
+        {
+            "source": drawn[gauche].astype(str).to_numpy(),
+            "cible": drawn[droite].astype(str).to_numpy(),
+            "valeur_eur": drawn["valeur_eur"].astype("int64").to_numpy(),
+            "rouge": drawn["rouge"].to_numpy(),
+        }
+    )
+    links["rang_source"] = links["source"].map(left["rang"])
+    links["rang_cible"] = links["cible"].map(right["rang"])
+    links["epaisseur"] = links["valeur_eur"] * px_per_euro
+    # Stack each node's links in the order of their other ends, so that ribbons leaving
+    # one node do not cross each other.
+    links = links.sort_values(["rang_source", "rang_cible"], kind="stable").reset_index(drop=True)
+    source_offsets = links.groupby("rang_source")["epaisseur"].cumsum() - links["epaisseur"]
+    links["y0"] = links["source"].map(left["y"]) + source_offsets
+    by_target = links.sort_values(["rang_cible", "rang_source"], kind="stable")
+    offsets = by_target.groupby("rang_cible")["epaisseur"].cumsum() - by_target["epaisseur"]
+    links["y1"] = links["cible"].map(right["y"]) + offsets.reindex(links.index)
+    links["x0"] = node_x[LEFT][1]
+    links["x1"] = node_x[RIGHT][0]
+    links["lien"] = range(len(links))
+    return nodes, links[
+        ["lien", "source", "cible", "valeur_eur", "rouge", "x0", "x1", "y0", "y1", "epaisseur"]
+    ]
+
+
+def _node_label_lines(libelle: str, valeur_eur: int) -> list[str]:
+    width = SANKEY_LABEL_WIDTH - SANKEY_LABEL_GAP
+    return [*(_wrap(libelle, width, SANKEY_NAME_LINES) or [libelle]), _meur_label(valeur_eur)]
+
+
+def _label_height(lines: list[str]) -> float:
+    return len(lines) * style.LINE_HEIGHT
+
+
+def _spread_labels(centers: list[float], heights: list[float], height: float) -> list[float]:
+    """Tops of labels stacked in order, each as close as possible to its node's centre,
+    without overlapping and within [0, height]."""
+    tops = []
+    for center, h in zip(centers, heights):
+        top = max(center - h / 2, 0.0)
+        if tops:
+            top = max(top, tops[-1] + heights[len(tops) - 1] + SANKEY_LABEL_SPACING)
+        tops.append(top)
+    # Pushed past the bottom: move labels back up, last first.
+    limit = height
+    for i in range(len(tops) - 1, -1, -1):
+        tops[i] = min(tops[i], limit - heights[i])
+        limit = tops[i] - SANKEY_LABEL_SPACING
+    return tops
+
+
+def sankey_chart(
+    liens: pd.DataFrame, gauche: str, droite: str, titre: str | None = None
+) -> alt.TopLevelMixin:
+    """Sankey diagram from the `gauche` labels (left nodes) to the `droite` labels
+    (right nodes); links flagged `rouge` in red, the others grey-blue and transparent."""
+    drawn = _check_links(liens, gauche, droite, "sankey_chart")
+    if drawn.empty:
+        return _message_chart(NO_TRADE_MESSAGE, titre, SANKEY_WIDTH)
+    label_lines = {
+        side: [_node_label_lines(l, v) for l, v in zip(n["libelle"], n["valeur_eur"])]
+        for side, n in ((LEFT, _side_nodes(drawn, gauche)), (RIGHT, _side_nodes(drawn, droite)))
+    }
+    needed = max(
+        sum(map(_label_height, lines)) + SANKEY_LABEL_SPACING * (len(lines) - 1)
+        for lines in label_lines.values()
+    )
+    height = max(SANKEY_MIN_HEIGHT, int(needed) + 1)
+    nodes, links = sankey_layout(drawn, gauche, droite, SANKEY_WIDTH, height)
+
+    nodes["valeur_meur"] = style.to_meur(nodes["valeur_eur"])
+    labels = []
+    for side, align_x in (
+        (LEFT, SANKEY_LABEL_WIDTH - SANKEY_LABEL_GAP),
+        (RIGHT, SANKEY_WIDTH - SANKEY_LABEL_WIDTH + SANKEY_LABEL_GAP),
+    ):
+        side_nodes = nodes[nodes["cote"] == side]
+        lines = label_lines[side]
+        heights = [_label_height(l) for l in lines]
+        centers = list((side_nodes["y"] + side_nodes["y2"]) / 2)
+        tops = _spread_labels(centers, heights, height)
+        edge = side_nodes["x"] if side == LEFT else side_nodes["x2"]
+        labels.append(
+            pd.DataFrame(
+                {
+                    "cote": side,
+                    "etiquette": lines,
+                    "x": align_x,
+                    "y": tops,
+                    # A leader line from the node to its label when the label moved.
+                    "noeud_x": edge.to_numpy(),
+                    "noeud_y": centers,
+                    "etiquette_y": [t + h / 2 for t, h in zip(tops, heights)],
+                }
+            )
+        )
+    labels = pd.concat(labels, ignore_index=True)
+    leaders = labels[(labels["etiquette_y"] - labels["noeud_y"]).abs() > style.LINE_HEIGHT / 2]
+
+    links["valeur_meur"] = style.to_meur(links["valeur_eur"])
+    links["libelle"] = links["source"] + " → " + links["cible"]
+    x_scale, y_scale = _pixel_scales(SANKEY_WIDTH, height)
+    link_tooltip = [
+        alt.Tooltip("libelle:N", title="Flux"),
+        alt.Tooltip("valeur_meur:Q", title=f"Valeur {MEUR_TITLE}", format=style.MEUR_FORMAT),
+    ]
+    samples = f"sequence(0, 1 + {RIBBON_STEP / 2}, {RIBBON_STEP})"
+
+    def ribbons(rouge: bool, color: str, opacity: float) -> alt.Chart:
+        return (
+            alt.Chart(links)
+            .transform_filter("datum.rouge" if rouge else "!datum.rouge")
+            .transform_calculate(t=samples)
+            .transform_flatten(["t"])
+            .transform_calculate(
+                px="datum.x0 + (datum.x1 - datum.x0) * datum.t",
+                # smoothstep: flat where the ribbon meets its nodes
+                py="datum.y0 + (datum.y1 - datum.y0) * datum.t * datum.t * (3 - 2 * datum.t)",
+            )
+            .transform_calculate(py2="datum.py + datum.epaisseur")
+            .mark_area(color=color, opacity=opacity, interpolate="monotone")
+            .encode(
+                x=alt.X("px:Q", scale=x_scale, axis=None),
+                y=alt.Y("py:Q", scale=y_scale, axis=None),
+                y2="py2:Q",
+                detail="lien:N",
+                tooltip=link_tooltip,
+            )
+        )
+
+    node_rects = (
+        alt.Chart(nodes)
+        .mark_rect(color=style.NODE_COLOR)
+        .encode(
+            x=alt.X("x:Q", scale=x_scale, axis=None),
+            x2="x2:Q",
+            y=alt.Y("y:Q", scale=y_scale, axis=None),
+            y2="y2:Q",
+            tooltip=[
+                alt.Tooltip("libelle:N", title="Libellé"),
+                alt.Tooltip("valeur_meur:Q", title=f"Valeur {MEUR_TITLE}", format=style.MEUR_FORMAT),
+            ],
+        )
+    )
+    label_layers = [
+        alt.Chart(labels)
+        .transform_filter(f"datum.cote === '{side}'")
+        .mark_text(
+            align=align, baseline="top", lineHeight=style.LINE_HEIGHT,
+            limit=SANKEY_LABEL_WIDTH - SANKEY_LABEL_GAP,
+        )
+        .encode(
+            x=alt.X("x:Q", scale=x_scale, axis=None),
+            y=alt.Y("y:Q", scale=y_scale, axis=None),
+            text="etiquette:N",
+        )
+        for side, align in ((LEFT, "right"), (RIGHT, "left"))
+    ]
+    leader_lines = (
+        alt.Chart(leaders)
+        .mark_rule(color=style.MUTED_TEXT_COLOR, strokeWidth=0.6)
+        .encode(
+            x=alt.X("noeud_x:Q", scale=x_scale, axis=None),
+            y=alt.Y("noeud_y:Q", scale=y_scale, axis=None),
+            x2="x:Q",
+            y2="etiquette_y:Q",
+        )
+    )
+    layers = [
+        ribbons(False, style.NEUTRAL_LINK, style.NEUTRAL_LINK_OPACITY),
+        ribbons(True, style.RED_LINK, style.RED_LINK_OPACITY),  # drawn last: on top
+        node_rects,
+        *label_layers,
+    ]
+    if not leaders.empty:
+        layers.append(leader_lines)
+    chart = alt.layer(*layers).properties(width=SANKEY_WIDTH, height=height)
+    return style.apply_style(_title(chart, titre))

@@ -1,0 +1,460 @@
+"""A synthetic release in the official layout, for offline runs, CI and benchmarks.
+
+`write_demo_release` writes the two flow files, the label files and `DEMONSTRATION.txt` (which
+marks everything built from it as synthetic). The 2024 totals of France, of the regions and of
+the departments printed by the five published sheets are reproduced to the euro
+(`ticomex/reference/chiffres_publies_2024.csv`); everything else is invented but shaped like
+French trade: concentrated on a few products and neighbouring partners with long tails, each
+department with its own specialisation (`demo_*.csv` beside this module).
+
+Deterministic: one seeded numpy Generator, inputs read in file order, output sorted; the same
+command writes byte-identical files (for a given numpy, pycountry and DuckDB, all locked).
+"""
+
+from __future__ import annotations
+
+import csv
+import gettext
+import io
+import math
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib.resources import files
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pycountry
+
+from ticomex import reference
+from ticomex.data.release import (
+    A129_FILE,
+    DEMONSTRATION_FILE,
+    DEPARTEMENTS_FILE,
+    EXPORT_FILE,
+    IMPORT_FILE,
+    PAYS_FILE,
+)
+from ticomex.errors import TicomexError
+
+DEFAULT_ROWS = 120_000  # data rows per flow file: ~0.5 s to write, well under 1 s to ingest
+SEED = 2024
+YEARS = (2023, 2024)
+CALIBRATED_YEAR = 2024
+FLUX_FILES = {"E": EXPORT_FILE, "I": IMPORT_FILE}
+A129_VALIDITY = ("200901", "999912")
+PAYS_VALIDITY = ("190001", "999912")
+NOT_A_PARTNER = frozenset({"EU"})  # an aggregate, never a row's partner
+SPECIALITY_FACTOR = 8.0  # weight factor of a department's speciality when omitted
+# A speciality weighs factor x this many points of the national shares of demo_produits.csv, so
+# that a department's specialities dominate it whatever their national share.
+SPECIALITY_POINTS = 5.0
+# Where customs put flows that exist in one place only (FORMAT.md: all natural-gas and electricity
+# imports sit in Paris; crude oil lands at the refinery ports).
+RESERVED_CPF4 = {
+    "0620": frozenset({"75"}),  # natural gas
+    "3511": frozenset({"75"}),  # electricity
+    "3521": frozenset({"75"}),  # manufactured gas
+    "0610": frozenset({"13", "76", "44", "59", "33"}),  # crude oil
+}
+SLOTS = len(YEARS) * 4  # (year, quarter) cells a product-partner pair can fill
+MIN_ROWS_PER_DEPARTMENT = 8
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _read_demo_table(name: str) -> list[dict[str, str]]:
+    """A `;` table beside this module; lines starting with `#` explain it."""
+    text = files(__package__).joinpath(name).read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return list(csv.DictReader(lines, delimiter=";"))
+
+
+def _factors(text: str, default: float) -> dict[str, float]:
+    """`"C30C:40 C26F"` -> {"C30C": 40.0, "C26F": default}."""
+    parsed = {}
+    for item in text.split():
+        code, _, factor = item.partition(":")
+        parsed[code] = float(factor) if factor else default
+    return parsed
+
+
+@dataclass(frozen=True)
+class Profile:
+    code: str
+    size: dict[str, float | None]  # by flow, M€; None when the published total applies
+    specialites: dict[str, dict[str, float]]  # by flow
+    pays_favoris: dict[str, float]
+    max_produits: dict[str, int | None]
+    max_pays: dict[str, int | None]
+
+
+def _profiles() -> dict[str, Profile]:
+    def optional_int(text: str) -> int | None:
+        return int(text) if text else None
+
+    profiles = {}
+    for row in _read_demo_table("demo_departements.csv"):
+        profiles[row["code"]] = Profile(
+            code=row["code"],
+            size={"E": float(row["export_meur"]) if row["export_meur"] else None,
+                  "I": float(row["import_meur"]) if row["import_meur"] else None},
+            specialites={"E": _factors(row["specialites_export"], SPECIALITY_FACTOR),
+                         "I": _factors(row["specialites_import"], SPECIALITY_FACTOR)},
+            pays_favoris=_factors(row["pays_favoris"], 2.0),
+            max_produits={"E": optional_int(row["max_produits_e"]), "I": optional_int(row["max_produits_i"])},
+            max_pays={"E": optional_int(row["max_pays_e"]), "I": optional_int(row["max_pays_i"])},
+        )
+    return profiles
+
+
+# --------------------------------------------------------------------------- label files
+
+
+def pays_labels() -> list[tuple[str, str, str, str]]:
+    """(code, label, start, end) of the demo's Libelle_PAYS.txt, sorted by code then start.
+
+    French names from pycountry, replaced or completed by the geonomenclature's own codes and
+    labels (some codes repeated across validity periods, as `QU` in the real file)."""
+    french = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"])
+    specific = reference.pays_geonomenclature()
+    relabelled = {p.code for p in specific}
+    rows = [(p.code, p.libelle, p.debut, p.fin) for p in specific]
+    for country in pycountry.countries:
+        code = country.alpha_2
+        if code not in relabelled and code not in reference.pays_iso_hors_geonomenclature():
+            rows.append((code, french.gettext(country.name), *PAYS_VALIDITY))
+    return sorted(rows, key=lambda r: (r[0], r[2]))
+
+
+def label_file_bytes(rows: list[tuple[str, ...]], bom: bool = False) -> bytes:
+    """Rows in the customs layout: `;`, labels quoted when they hold a `;`, CRLF, UTF-8."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
+    return ("\ufeff" if bom else "").encode("utf-8") + buffer.getvalue().encode("utf-8")
+
+
+def demonstration_text() -> str:
+    """The French notice of DEMONSTRATION.txt; its first line is the short description."""
+    published = reference.chiffres_publies_2024()
+    by_code = {d.code: d for d in reference.departements()}
+    region_names = {d.region: d.region_nom for d in reference.departements()}
+    regions = [c.code for c in published if c.niveau == "region" and c.flux == "E"]
+    departements = [c.code for c in published if c.niveau == "departement" and c.flux == "E"]
+    return (
+        "Données de démonstration synthétiques — ne pas utiliser pour une analyse.\n"
+        "\n"
+        "Ces fichiers ont été générés par la commande « ticomex data demo ». Ils ont la structure des\n"
+        "fichiers « Statistiques régionales et départementales du commerce extérieur » de la DGDDI,\n"
+        "mais leurs lignes sont inventées. Seuls les totaux "
+        f"{CALIBRATED_YEAR} de la France entière, des régions "
+        f"{', '.join(region_names[r] for r in regions)} et des départements "
+        f"{', '.join(by_code[d].nom for d in departements)} reproduisent les chiffres publiés ;\n"
+        "la répartition par produit, par pays et par trimestre est fictive.\n"
+        "Données officielles : ticomex data fetch.\n"
+    )
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def allocate(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split the integer `total` in proportion to `weights` (largest remainders; ties by position)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if total < 0 or weights.size == 0 or not np.all(weights >= 0) or weights.sum() <= 0:
+        raise ValueError("allocate needs a non-negative total and positive weights")
+    exact = weights / weights.sum() * total
+    shares = np.floor(exact).astype(np.int64)
+    missing = int(total - shares.sum())
+    order = np.argsort(-(exact - shares), kind="stable")
+    shares[order[:missing]] += 1
+    return shares
+
+
+def _euros(millions: Decimal) -> int:
+    euros = millions * 1_000_000
+    assert euros == euros.to_integral_value()
+    return int(euros)
+
+
+def department_targets() -> dict[str, dict[str, int]]:
+    """2024 total in euros by flow and department, exactly the published figures where they exist.
+
+    Departments with a published total get it; the other departments of a region with a published
+    total share what is left of it; the departments of the other regions share what is left of
+    the national total. Shares follow the made-up sizes of demo_departements.csv."""
+    published = reference.chiffres_publies_2024()
+    departements = reference.departements()
+    profiles = _profiles()
+    targets: dict[str, dict[str, int]] = {}
+    for flux in ("E", "I"):
+        figures = {(c.niveau, c.code): _euros(c.total_millions_eur) for c in published if c.flux == flux}
+        fixed = {code: v for (niveau, code), v in figures.items() if niveau == "departement"}
+        fixed_regions = {code: v for (niveau, code), v in figures.items() if niveau == "region"}
+        target = dict(fixed)
+        groups: list[tuple[int, list[str]]] = []
+        for region, total in fixed_regions.items():
+            members = [d.code for d in departements if d.region == region and d.code not in fixed]
+            groups.append((total - sum(fixed[d.code] for d in departements if d.region == region and d.code in fixed), members))
+        rest = [d.code for d in departements if d.region not in fixed_regions and d.code not in fixed]
+        france = figures[("france", "FR")]
+        groups.append((france - sum(fixed_regions.values()) - sum(
+            fixed[d.code] for d in departements if d.region not in fixed_regions and d.code in fixed), rest))
+        for total, members in groups:
+            sizes = []
+            for code in members:
+                size = profiles[code].size[flux]
+                if size is None:
+                    raise TicomexError(f"demo_departements.csv: department {code} needs a size for flow {flux}")
+                sizes.append(size)
+            target.update(zip(members, (int(v) for v in allocate(total, np.array(sizes)))))
+        targets[flux] = {d.code: target[d.code] for d in departements}
+    return targets
+
+
+# --------------------------------------------------------------------------- generation
+
+
+@dataclass
+class _Choice:
+    """What one department trades in one flow: products, CPF4 classes, partners and their weights."""
+
+    code: str
+    product_ids: np.ndarray  # indices into _Generator.products
+    cpf4: list[str]
+    cpf4_product: np.ndarray  # index into product_ids, per CPF4 class
+    cpf4_weight: np.ndarray
+    country_ids: np.ndarray  # indices into _Generator.countries
+    country_weight: np.ndarray
+    rows: int = 0
+
+    @property
+    def capacity(self) -> int:
+        return len(self.cpf4) * len(self.country_ids) * SLOTS
+
+
+def _weighted_sample(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray:
+    """k distinct indices drawn in proportion to weights (Efraimidis–Spirakis), in draw-key order."""
+    with np.errstate(divide="ignore"):  # zero weight: key -inf, drawn last
+        keys = np.log(rng.random(weights.size)) / weights
+    return np.argsort(-keys, kind="stable")[:k]
+
+
+class _Generator:
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+        self.departements = reference.departements()
+        self.region_of = {d.code: d.region for d in self.departements}
+        self.profiles = _profiles()
+        self.cpf4_of = reference.cpf4_par_a129()
+        products = _read_demo_table("demo_produits.csv")
+        self.products = [p["a129"] for p in products]
+        self.product_share = {f: np.array([float(p[k]) for p in products]) for f, k in (("E", "export"), ("I", "import"))}
+        self.outside_speciality = np.array([float(p["hors_specialite"]) for p in products])
+        self.price = {p["a129"]: float(p["euros_par_kg"]) if p["euros_par_kg"] else None for p in products}
+        labels = pays_labels()
+        valid = sorted({code for code, _, debut, fin in labels
+                        if int(debut) <= YEARS[0] * 100 + 1 and int(fin) >= YEARS[-1] * 100 + 12} - NOT_A_PARTNER)
+        self.countries = valid
+        main = {row["code"]: row for row in _read_demo_table("demo_pays.csv")}
+        tail = 0.01 * rng.lognormal(0.0, 1.0, len(valid))  # the long tail of small partners
+        self.country_share = {
+            f: np.array([float(main[c][k]) if c in main else t for c, t in zip(valid, tail)])
+            for f, k in (("E", "export"), ("I", "import"))
+        }
+        # Partners favoured for a product (crude oil from Norway…): factor by (product, partner).
+        column = {c: j for j, c in enumerate(valid)}
+        self.affinity = np.ones((len(self.products), len(valid)))
+        for i, p in enumerate(products):
+            for country, factor in _factors(p["pays_favoris"], 2.0).items():
+                self.affinity[i, column[country]] = factor
+
+    def choose(self, flux: str, code: str, target: int, budget: int, largest: int) -> _Choice:
+        """Products, classes and partners of one department, sized on its total and row budget."""
+        rng, profile = self.rng, self.profiles[code]
+        scale = target / largest
+        specialites = profile.specialites[flux]
+        base = self.product_share[flux] * self.outside_speciality
+        base = np.array([specialites[p] * SPECIALITY_POINTS if p in specialites else b for p, b in zip(self.products, base)])
+        allowed = np.array([any(code in RESERVED_CPF4.get(c, {code}) for c in self.cpf4_of[p]) for p in self.products])
+        weight = base * rng.lognormal(0.0, 0.7, len(self.products)) * allowed
+        n_products = round(12 + 52 * scale**0.35)
+        n_countries = round(15 + 150 * scale**0.4)
+        n_products = min(n_products, profile.max_produits[flux] or n_products, int(allowed.sum()), max(1, budget // 8))
+        n_countries = min(n_countries, profile.max_pays[flux] or n_countries, max(1, budget // 8))
+        chosen = np.sort(_weighted_sample(rng, weight, n_products))
+        cpf4, cpf4_product, cpf4_weight = [], [], []
+        for index, i in enumerate(chosen):
+            product = self.products[i]
+            classes = [c for c in self.cpf4_of[product] if code in RESERVED_CPF4.get(c, {code})]
+            split = rng.dirichlet(np.full(len(classes), 0.6))
+            cpf4 += classes
+            cpf4_product += [index] * len(classes)
+            cpf4_weight += list(weight[i] * split)
+        favoris = profile.pays_favoris
+        country_weight = self.country_share[flux] * np.array([favoris.get(c, 1.0) for c in self.countries])
+        country_weight = country_weight * rng.lognormal(0.0, 0.5, len(self.countries))
+        picked = np.sort(_weighted_sample(rng, country_weight, n_countries))
+        return _Choice(
+            code=code,
+            product_ids=chosen,
+            cpf4=cpf4,
+            cpf4_product=np.array(cpf4_product),
+            cpf4_weight=np.array(cpf4_weight),
+            country_ids=picked,
+            country_weight=country_weight[picked],
+        )
+
+    def rows(self, flux: str, choice: _Choice, target: int, growth: float) -> dict[str, np.ndarray]:
+        """The data rows of one department and flow: exactly `choice.rows` rows, 2024 total = target."""
+        rng = self.rng
+        n_countries = len(choice.country_ids)
+        affinity = self.affinity[np.ix_(choice.product_ids[choice.cpf4_product], choice.country_ids)]
+        weight = choice.cpf4_weight[:, None] * choice.country_weight[None, :] * affinity
+        with np.errstate(divide="ignore"):
+            keys = np.log(rng.random(weight.shape)) / weight
+        # Every chosen product and partner appears at least once (its best pair), then the best others.
+        forced = np.zeros(weight.shape, dtype=bool)
+        for product_index in range(len(choice.product_ids)):
+            rows_of_product = np.flatnonzero(choice.cpf4_product == product_index)
+            sub = keys[rows_of_product]
+            i, j = np.unravel_index(np.argmax(sub), sub.shape)
+            forced[rows_of_product[i], j] = True
+        forced[np.argmax(keys, axis=0), np.arange(n_countries)] = True
+        n_forced = int(forced.sum())
+        n_pairs = min(max(n_forced, math.ceil(choice.rows / 5.5), math.ceil(choice.rows / SLOTS)), weight.size, choice.rows)
+        order = np.argsort(-np.where(forced, np.inf, keys).ravel(), kind="stable")[:n_pairs]
+        pair_cpf4, pair_country = np.unravel_index(order, weight.shape)
+        pair_weight = weight[pair_cpf4, pair_country] * rng.lognormal(0.0, 0.8, n_pairs)
+        is_forced = forced[pair_cpf4, pair_country]
+        # Slots filled per pair: the big pairs trade every quarter, the small ones now and then.
+        slots = 1 + rng.binomial(SLOTS - 1, 0.6, n_pairs)
+        slots[pair_weight >= np.quantile(pair_weight, 0.9)] = SLOTS
+        self._match_total(slots, choice.rows)
+        # Which (year, quarter) cells: forced pairs fill the calibrated year first.
+        priority = rng.random((n_pairs, SLOTS))
+        calibrated = np.array([y == CALIBRATED_YEAR for y in YEARS for _ in range(4)])
+        priority[is_forced] += calibrated
+        rank = np.argsort(np.argsort(-priority, axis=1, kind="stable"), axis=1, kind="stable")
+        pair_index, slot_index = np.nonzero(rank < slots[:, None])
+        raw = pair_weight[pair_index] * rng.lognormal(0.0, 0.3, pair_index.size)
+        annee = np.array(YEARS)[slot_index // 4]
+        valeur = np.zeros(pair_index.size, dtype=np.int64)
+        for year, total in ((CALIBRATED_YEAR, target), (YEARS[0], round(target * growth))):
+            in_year = annee == year
+            if in_year.any():
+                valeur[in_year] = 1 + allocate(total - int(in_year.sum()), raw[in_year])
+        cpf4 = np.array(choice.cpf4)[pair_cpf4[pair_index]]
+        a129 = np.array(self.products)[choice.product_ids[choice.cpf4_product[pair_cpf4[pair_index]]]]
+        price = np.array([self.price[p] or np.inf for p in a129])
+        masse = np.rint(valeur / price * rng.lognormal(0.0, 0.35, valeur.size)).astype(np.int64)
+        return {
+            "annee": annee,
+            "trimestre": slot_index % 4 + 1,
+            "a129": a129,
+            "cpf4": cpf4,
+            "pays": np.array(self.countries)[choice.country_ids[pair_country[pair_index]]],
+            "valeur": valeur,
+            "masse": masse,
+        }
+
+    def _match_total(self, slots: np.ndarray, total: int) -> None:
+        """Add or remove single slots at random until the pairs fill exactly `total` rows."""
+        while (gap := total - int(slots.sum())) != 0:
+            open_ = np.flatnonzero(slots < SLOTS) if gap > 0 else np.flatnonzero(slots > 1)
+            picked = self.rng.choice(open_, size=min(abs(gap), open_.size), replace=False)
+            slots[picked] += 1 if gap > 0 else -1
+
+
+def _row_budgets(targets: dict[str, int], rows: int) -> dict[str, int]:
+    """Rows per department: grows with its size, a floor for the smallest."""
+    codes = list(targets)
+    weight = np.array([targets[c] for c in codes], dtype=np.float64) ** 0.55
+    floor = MIN_ROWS_PER_DEPARTMENT
+    budget = floor + allocate(rows - floor * len(codes), weight)
+    return dict(zip(codes, (int(b) for b in budget)))
+
+
+def _fit_capacity(choices: list[_Choice]) -> None:
+    """Move rows a department cannot hold (too few products x partners) to the largest ones."""
+    excess = sum(max(0, c.rows - c.capacity) for c in choices)
+    for c in choices:
+        c.rows = min(c.rows, c.capacity)
+    for c in sorted(choices, key=lambda c: -c.capacity):
+        moved = min(excess, c.capacity - c.rows)
+        c.rows += moved
+        excess -= moved
+    if excess:
+        raise TicomexError("demo: more rows requested than the synthetic release can hold")
+
+
+def generate(rows: int = DEFAULT_ROWS, seed: int = SEED) -> dict[str, pd.DataFrame]:
+    """The demo data rows by flow ("E", "I"), sorted as written: exactly `rows` rows each."""
+    minimum = MIN_ROWS_PER_DEPARTMENT * len(reference.departements())
+    if rows < minimum:
+        raise TicomexError(f"demo: --rows must be at least {minimum} (8 rows per department)")
+    rng = np.random.default_rng(seed)
+    generator = _Generator(rng)
+    targets = department_targets()
+    tables = {}
+    for flux in ("E", "I"):
+        target = targets[flux]
+        largest = max(target.values())
+        budgets = _row_budgets(target, rows)
+        choices = [generator.choose(flux, code, target[code], budgets[code], largest) for code in target]
+        for choice in choices:
+            choice.rows = budgets[choice.code]
+        _fit_capacity(choices)
+        growth = rng.uniform(0.88, 1.08, len(choices))  # 2023 total relative to 2024
+        parts = []
+        for choice, g in zip(choices, growth):
+            part = generator.rows(flux, choice, target[choice.code], float(g))
+            part["departement"] = np.full(part["valeur"].size, choice.code)
+            parts.append(part)
+        frame = pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
+        frame.insert(0, "flux", flux)
+        frame["region"] = frame["departement"].map(generator.region_of)
+        frame = frame.sort_values(["annee", "trimestre", "departement", "a129", "cpf4", "pays"], kind="stable")
+        columns = ["flux", "trimestre", "annee", "departement", "region", "a129", "cpf4", "pays", "valeur", "masse"]
+        tables[flux] = frame[columns].reset_index(drop=True)
+    return tables
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def _write_data_file(frame: pd.DataFrame, path: Path) -> None:
+    """`;`-separated, no header, CRLF, in the frame's order (DuckDB keeps insertion order)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    with duckdb.connect() as con:
+        con.register("lignes", frame)
+        con.execute(
+            f"COPY (SELECT * FROM lignes) TO '{temporary}' (FORMAT csv, HEADER false, DELIMITER ';', QUOTE '', NEW_LINE '\r\n')"
+        )
+    os.replace(temporary, path)
+
+
+def write_demo_release(out: Path, rows: int | None = None) -> Path:
+    """Write the demo release into `out` (created if needed) and return the folder."""
+    out = Path(out)
+    rows = DEFAULT_ROWS if rows is None else rows
+    tables = generate(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    for flux, frame in tables.items():
+        _write_data_file(frame, out / FLUX_FILES[flux])
+    a129 = [(code, label, *A129_VALIDITY) for code, label in reference.libelles_a129().items()]
+    _write_atomically(out / A129_FILE, label_file_bytes(a129, bom=True))
+    _write_atomically(out / PAYS_FILE, label_file_bytes(pays_labels()))
+    departements = [(d.code, d.nom, d.region, d.region_nom) for d in reference.departements()]
+    _write_atomically(out / DEPARTEMENTS_FILE, label_file_bytes(departements))
+    _write_atomically(out / DEMONSTRATION_FILE, demonstration_text().encode("utf-8"))
+    return out

@@ -1,0 +1,495 @@
+"""Load a customs release (official or demo) into one DuckDB file (schema: docs/architecture.md).
+
+Every data line is checked (fields, flow, quarter, year, codes against the label files, whole
+numbers, unique key); a bad line stops the ingest with its file, line number and reason, or,
+with `skip_bad_lines`, goes to a rejects file. The database is built in a temporary file next to
+the target and moved into place at the end, so a failed ingest leaves the previous one intact.
+
+Speed: DuckDB reads each data file as one text column (one row per line, in file order, so the
+row id gives the line number), splits and validates in SQL; codes are checked once per distinct
+value, not once per row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ticomex.data.labels import Label, read_departements, read_labels
+from ticomex.data.problems import MAX_LISTED, BadLine, IngestError, describe_bad_lines
+from ticomex.data.release import FLUX_NAMES, Release, locate_release
+
+SOURCE_OFFICIELLE = (
+    "DGDDI, statistiques régionales et départementales du commerce extérieur (open data, Licence Ouverte 2.0)"
+)
+# The modules whose code shapes the database: a change to any of them re-ingests.
+CODE_FILES = ("ingest.py", "labels.py", "release.py", "problems.py")
+COMMERCE_COLUMNS = ("flux", "annee", "trimestre", "departement", "region", "a129", "cpf4", "pays", "valeur", "masse")
+WHOLE_NUMBER = "-?[0-9]{1,18}"  # fits BIGINT; no sign '+', blanks, decimals or exponents
+UNIT_SEPARATOR = "\x1f"  # never in a text file: each line is read as a single field
+
+
+# --------------------------------------------------------------------------- fingerprint
+
+
+def code_version() -> str:
+    """Hash of the ingest code and the DuckDB version that writes the file."""
+    digest = hashlib.sha256(duckdb.__version__.encode())
+    here = Path(__file__).parent
+    for name in CODE_FILES:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return digest.hexdigest()
+
+
+def release_fingerprint(raw: Path) -> str:
+    """sha256 over the release files (names and bytes) and the ingest code version."""
+    release = locate_release(Path(raw))
+    digest = hashlib.sha256(code_version().encode())
+    for path in release.files():
+        digest.update(b"\0" + path.relative_to(release.folder).as_posix().encode() + b"\0")
+        with path.open("rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
+
+
+def recorded_fingerprint(db: Path) -> str | None:
+    """The fingerprint stored by the ingest that wrote `db`; None when there is no usable DB."""
+    db = Path(db)
+    if not db.is_file():
+        return None
+    try:
+        with duckdb.connect(str(db), read_only=True) as con:
+            row = con.execute("SELECT valeur FROM publication WHERE cle = 'empreinte'").fetchone()
+    except duckdb.Error:
+        return None
+    return row[0] if row else None
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True)
+class FileReport:
+    name: str  # path relative to the release folder
+    flux: str
+    lines_read: int  # non-blank lines
+    blank_lines: int  # ignored
+    rows_loaded: int
+    lines_rejected: int
+    euros_read: int  # sum of the value field over the lines where it is a whole number
+    euros_loaded: int
+    euros_rejected: int
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    raw: Path
+    db: Path
+    donnees: str  # "demo" or "officielles"
+    files: tuple[FileReport, ...]
+    years: tuple[int, ...]
+    rejects: Path | None  # the rejects file, when lines were skipped
+    fingerprint: str = field(repr=False)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def lines_rejected(self) -> int:
+        return sum(f.lines_rejected for f in self.files)
+
+    def text(self) -> str:
+        def n(number: int) -> str:
+            return f"{number:,}".replace(",", " ")
+
+        kind = "synthetic demo data" if self.donnees == "demo" else "official data"
+        years = ", ".join(str(y) for y in self.years) or "none"
+        lines = [f"Ingested {self.raw} ({kind}) into {self.db}: {n(self.rows_loaded)} rows, years {years}"]
+        for f in self.files:
+            lines.append(
+                f"  {f.name} ({FLUX_NAMES[f.flux]}s): {n(f.lines_read)} lines read = "
+                f"{n(f.rows_loaded)} loaded + {n(f.lines_rejected)} rejected; "
+                f"{n(f.euros_read)} € read = {n(f.euros_loaded)} € loaded + {n(f.euros_rejected)} € rejected"
+                + (f"; {n(f.blank_lines)} blank lines ignored" if f.blank_lines else "")
+            )
+        if self.rejects is not None:
+            lines.append(f"  {n(self.lines_rejected)} rejected lines, with their reasons, written to {self.rejects}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- SQL helpers
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _quoted(expression: str) -> str:
+    """SQL showing a field in a message: the value between quotes, or 'missing'."""
+    return f"coalesce('''' || {expression} || '''', 'missing')"
+
+
+@dataclass
+class _Codes:
+    """The codes the label files define, and the file names to quote in messages."""
+
+    region_of: dict[str, str]
+    a129: set[str]
+    cpf4: set[str] | None
+    pays: set[str]
+    files: dict[str, str]
+
+
+def _load_labels(con: duckdb.DuckDBPyConnection, release: Release) -> _Codes:
+    """Read the label files (bad lines raise) and store them as temporary tables."""
+    departements = read_departements(release.departements)
+    labelled: dict[str, list[Label]] = {
+        "a129": read_labels(release.a129),
+        "pays": read_labels(release.pays),
+        "cpf4": read_labels(release.cpf4) if release.cpf4 else [],
+    }
+    con.register(
+        "departements_lus",
+        pd.DataFrame([(d.code, d.nom, d.region, d.region_nom) for d in departements],
+                     columns=["code", "nom", "region", "region_nom"]),
+    )
+    con.execute("CREATE TEMP TABLE departements_fichier AS SELECT * FROM departements_lus")
+    con.unregister("departements_lus")
+    for kind, labels in labelled.items():
+        frame = pd.DataFrame(
+            [(l.code, l.libelle, l.debut, l.fin) for l in labels], columns=["code", "libelle", "debut", "fin"]
+        ).astype({"code": "string", "libelle": "string", "debut": "int64", "fin": "int64"})
+        con.register("libelles_lus", frame)
+        con.execute(f"CREATE TEMP TABLE etiquettes_{kind} AS SELECT * FROM libelles_lus")
+        con.unregister("libelles_lus")
+    return _Codes(
+        region_of={d.code: d.region for d in departements},
+        a129={l.code for l in labelled["a129"]},
+        cpf4={l.code for l in labelled["cpf4"]} if release.cpf4 else None,
+        pays={l.code for l in labelled["pays"]},
+        files={
+            "departements": release.departements.name,
+            "a129": release.a129.name,
+            "pays": release.pays.name,
+            "cpf4": release.cpf4.name if release.cpf4 else "",
+        },
+    )
+
+
+def _read_lines(con: duckdb.DuckDBPyConnection, k: int, path: Path) -> None:
+    """Table brut_k: one row per line of the file, in order (blank lines as NULL)."""
+    options = (
+        f"delim={_sql_text(UNIT_SEPARATOR)}, quote='', escape='', header=false, auto_detect=false, "
+        "columns={'texte': 'VARCHAR'}"
+    )
+    source = _sql_text(str(path))
+    try:
+        con.execute(f"CREATE TEMP TABLE brut_{k} AS SELECT texte FROM read_csv({source}, {options})")
+    except duckdb.InvalidInputException as err:
+        if "unicode" not in str(err).lower():
+            raise IngestError(f"{path.name}: cannot be read as text lines: {str(err).splitlines()[0]}") from None
+        # Not UTF-8: every byte is a valid latin-1 character, so the lines still load and
+        # their non-ASCII codes are reported as unknown codes.
+        con.execute(
+            f"CREATE TEMP TABLE brut_{k} AS SELECT texte FROM read_csv({source}, {options}, encoding='latin-1')"
+        )
+
+
+def _parse(con: duckdb.DuckDBPyConnection, k: int, flux: str) -> None:
+    """Table champs_k: line number, field count, typed fields (NULL when malformed), format flag."""
+    con.execute(
+        f"""
+        CREATE TEMP TABLE champs_{k} AS
+        SELECT *, (nb_champs = 10 AND flux = '{flux}' AND trimestre IS NOT NULL AND annee IS NOT NULL
+                   AND valeur IS NOT NULL AND masse IS NOT NULL) AS forme_ok
+        FROM (
+            SELECT ligne, len(f) AS nb_champs,
+                   f[1] AS flux,
+                   CASE WHEN f[2] IN ('1', '2', '3', '4') THEN f[2]::TINYINT END AS trimestre,
+                   CASE WHEN regexp_full_match(f[3], '[0-9]{{4}}') THEN f[3]::SMALLINT END AS annee,
+                   f[4] AS departement, f[5] AS region, f[6] AS a129, f[7] AS cpf4, f[8] AS pays,
+                   CASE WHEN regexp_full_match(f[9], '{WHOLE_NUMBER}') THEN f[9]::BIGINT END AS valeur,
+                   CASE WHEN regexp_full_match(f[10], '{WHOLE_NUMBER}') THEN f[10]::BIGINT END AS masse
+            FROM (SELECT rowid + 1 AS ligne, string_split(texte, ';') AS f FROM brut_{k} WHERE texte IS NOT NULL)
+        )
+        """
+    )
+
+
+def _unknown_code_filters(con: duckdb.DuckDBPyConnection, ks: list[int], codes: _Codes) -> str:
+    """SQL condition true on well-formed rows holding a code the label files do not define.
+
+    Codes are checked once per distinct value (a few hundred), not once per row."""
+    union = " UNION ALL ".join(
+        f"SELECT departement, region, a129, cpf4, pays FROM champs_{k} WHERE forme_ok" for k in ks
+    )
+    distinct = con.execute(
+        f"""SELECT departement, region, a129, cpf4, pays FROM ({union})
+            GROUP BY GROUPING SETS ((departement, region), (a129), (cpf4), (pays))"""
+    ).fetchall()
+    bad: dict[str, set[str]] = {"dep_region": set(), "a129": set(), "cpf4": set(), "pays": set()}
+    for departement, region, a129, cpf4, pays in distinct:
+        if departement is not None and codes.region_of.get(departement) != region:
+            bad["dep_region"].add(f"{departement};{region}")
+        if a129 is not None and a129 not in codes.a129:
+            bad["a129"].add(a129)
+        if cpf4 is not None and (cpf4 not in codes.cpf4 if codes.cpf4 is not None else not _is_cpf4(cpf4)):
+            bad["cpf4"].add(cpf4)
+        if pays is not None and pays not in codes.pays:
+            bad["pays"].add(pays)
+    columns = {"dep_region": "departement || ';' || region", "a129": "a129", "cpf4": "cpf4", "pays": "pays"}
+    conditions = []
+    for kind, values in bad.items():
+        if values:
+            con.register("valeurs", pd.DataFrame({"valeur": sorted(values)}, dtype="string"))
+            con.execute(f"CREATE TEMP TABLE inconnus_{kind} AS SELECT valeur FROM valeurs")
+            con.unregister("valeurs")
+            conditions.append(f"{columns[kind]} IN (SELECT valeur FROM inconnus_{kind})")
+    return " OR ".join(conditions)
+
+
+def _is_cpf4(code: str) -> bool:
+    return len(code) == 4 and code.isascii() and code.isdigit()
+
+
+def _reasons_sql(k: int, flux: str, codes: _Codes, suspect: str) -> str:
+    """Rows (fichier, ligne, motif) for the suspect lines of file k: the first problem of each."""
+    q = _quoted
+    if codes.cpf4 is not None:
+        cpf4_check = (
+            f"WHEN f[7] NOT IN (SELECT code FROM etiquettes_cpf4) "
+            f"THEN 'CPF4 ' || {q('f[7]')} || ' is not in {codes.files['cpf4']}'"
+        )
+    else:
+        cpf4_check = f"WHEN NOT regexp_full_match(f[7], '[0-9]{{4}}') THEN 'CPF4 ' || {q('f[7]')} || ' is not a 4-digit code'"
+    departements = codes.files["departements"]
+    return f"""
+        SELECT {k} AS fichier, c.ligne, CASE
+            WHEN c.nb_champs <> 10 THEN 'expected 10 fields separated by '';'', found ' || c.nb_champs
+            WHEN f[1] NOT IN ('E', 'I') THEN 'unknown flow ' || {q('f[1]')} || ' (expected E or I)'
+            WHEN f[1] <> '{flux}' THEN 'flow ' || f[1] || ' in the {FLUX_NAMES[flux]}s file'
+            WHEN c.trimestre IS NULL THEN 'quarter ' || {q('f[2]')} || ' is not 1, 2, 3 or 4'
+            WHEN c.annee IS NULL THEN 'year ' || {q('f[3]')} || ' is not a 4-digit year'
+            WHEN c.valeur IS NULL THEN 'value ' || {q('f[9]')} || ' is not a whole number of euros'
+            WHEN c.masse IS NULL THEN 'mass ' || {q('f[10]')} || ' is not a whole number of kilograms'
+            WHEN d.code IS NULL THEN 'department ' || {q('f[4]')} || ' is not in {departements}'
+            WHEN f[5] NOT IN (SELECT region FROM departements_fichier)
+                THEN 'region ' || {q('f[5]')} || ' is not in {departements}'
+            WHEN d.region <> f[5] THEN 'region ' || {q('f[5]')} || ' is not the region of department '
+                || f[4] || ' (' || d.region || ' in {departements})'
+            WHEN f[6] NOT IN (SELECT code FROM etiquettes_a129)
+                THEN 'product (A129) ' || {q('f[6]')} || ' is not in {codes.files['a129']}'
+            {cpf4_check}
+            WHEN f[8] NOT IN (SELECT code FROM etiquettes_pays)
+                THEN 'country ' || {q('f[8]')} || ' is not in {codes.files['pays']}'
+        END AS motif
+        FROM (SELECT * FROM champs_{k} WHERE {suspect}) AS c
+        JOIN (SELECT rowid + 1 AS ligne, string_split(texte, ';') AS f FROM brut_{k}) AS b USING (ligne)
+        LEFT JOIN departements_fichier AS d ON d.code = f[4]
+    """
+
+
+def _duplicates(con: duckdb.DuckDBPyConnection, ks: list[int], names: list[str], suspect: str) -> list[BadLine]:
+    """Lines sharing the key (flow, year, quarter, department, CPF4, country), all of them."""
+    key = "flux, annee, trimestre, departement, cpf4, pays"
+    hashed = " UNION ALL ".join(
+        f"SELECT {k} AS fichier, ligne, hash({key}) AS h FROM champs_{k} WHERE NOT ({suspect})" for k in ks
+    )
+    con.execute(
+        f"CREATE TEMP TABLE cles_en_double AS SELECT fichier, ligne FROM ({hashed}) "
+        f"WHERE h IN (SELECT h FROM ({hashed}) GROUP BY h HAVING count(*) > 1)"
+    )
+    if not con.execute("SELECT count(*) FROM cles_en_double").fetchone()[0]:
+        return []
+    # A shared hash is only a candidate: group the candidates on the key itself.
+    rows = " UNION ALL ".join(
+        f"SELECT fichier, ligne, {key} FROM champs_{k} JOIN cles_en_double USING (ligne) WHERE fichier = {k}"
+        for k in ks
+    )
+    groups = con.execute(
+        f"""SELECT {key}, list(fichier ORDER BY fichier, ligne), list(ligne ORDER BY fichier, ligne)
+            FROM ({rows}) GROUP BY ALL HAVING count(*) > 1"""
+    ).fetchall()
+    bad = []
+    for flux, annee, trimestre, departement, cpf4, pays, fichiers, lignes in groups:
+        described = f"{flux}, {annee}, quarter {trimestre}, department {departement}, CPF4 {cpf4}, country {pays}"
+        for fichier, ligne in zip(fichiers, lignes):
+            others = [
+                (f"line {l}" if f == fichier else f"{names[f]} line {l}")
+                for f, l in zip(fichiers, lignes)
+                if (f, l) != (fichier, ligne)
+            ]
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            bad.append(BadLine(names[fichier], int(ligne), f"same key ({described}) as {shown}"))
+    return bad
+
+
+def _create_final_tables(con: duckdb.DuckDBPyConnection, donnees: str, fingerprint: str, source: str) -> None:
+    con.execute(
+        """
+        CREATE TABLE departements AS SELECT code, nom, region FROM departements_fichier;
+        CREATE TABLE regions AS
+            SELECT region AS code, any_value(region_nom) AS nom FROM departements_fichier GROUP BY region ORDER BY code;
+        """
+    )
+    for kind in ("a129", "cpf4", "pays"):
+        # For each year, the label valid that year (latest start among the rows covering it);
+        # when none covers it, the latest one, so that no code ever loses its label.
+        con.execute(
+            f"""
+            CREATE TABLE libelles_{kind} AS
+            SELECT a.annee::SMALLINT AS annee, e.code,
+                   arg_max(e.libelle, (e.debut <= a.annee * 100 + 12 AND e.fin >= a.annee * 100 + 1)::INTEGER
+                                      * 1000000 + e.debut) AS libelle
+            FROM (SELECT DISTINCT annee::INTEGER AS annee FROM commerce) AS a CROSS JOIN etiquettes_{kind} AS e
+            GROUP BY a.annee, e.code ORDER BY a.annee, e.code
+            """
+        )
+    con.execute("CREATE TABLE publication (cle VARCHAR, valeur VARCHAR)")
+    con.executemany(
+        "INSERT INTO publication VALUES (?, ?)",
+        [("donnees", donnees), ("empreinte", fingerprint), ("source", source)],
+    )
+
+
+def _source(release: Release) -> str:
+    if release.demonstration is not None:
+        first_line = release.demonstration.read_text(encoding="utf-8").strip().splitlines()
+        return first_line[0] if first_line else "Données de démonstration synthétiques"
+    return SOURCE_OFFICIELLE
+
+
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def rejects_path(db: Path) -> Path:
+    """Where `--skip-bad-lines` writes the rejected lines: beside the database."""
+    return db.with_name(f"{db.stem}.rejets.csv")
+
+
+def ingest(raw: Path, db: Path, skip_bad_lines: bool = False, *, max_listed: int = MAX_LISTED) -> IngestReport:
+    """Load the release in `raw` into the DuckDB file `db` (replaced only when all went well)."""
+    raw, db = Path(raw), Path(db)
+    release = locate_release(raw)
+    fingerprint = release_fingerprint(raw)
+    names = [f.path.relative_to(release.folder).as_posix() for f in release.data_files]
+    db.parent.mkdir(parents=True, exist_ok=True)
+    temporary = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+    temporary_wal = temporary.with_name(temporary.name + ".wal")
+    temporary_rejects = temporary.with_name(temporary.name + ".rejets.csv")
+    _remove(temporary, temporary_wal, temporary_rejects)
+    try:
+        with duckdb.connect(str(temporary)) as con:
+            codes = _load_labels(con, release)
+            ks = list(range(len(release.data_files)))
+            for k, data_file in enumerate(release.data_files):
+                _read_lines(con, k, data_file.path)
+                _parse(con, k, data_file.flux)
+            unknown = _unknown_code_filters(con, ks, codes)
+            suspect = f"NOT forme_ok OR {unknown}" if unknown else "NOT forme_ok"
+            con.execute("CREATE TEMP TABLE rejets (fichier INTEGER, ligne BIGINT, motif VARCHAR)")
+            for k, data_file in enumerate(release.data_files):
+                con.execute(f"INSERT INTO rejets {_reasons_sql(k, data_file.flux, codes, suspect)}")
+            duplicates = _duplicates(con, ks, names, suspect)
+            if duplicates:
+                con.executemany(
+                    "INSERT INTO rejets VALUES (?, ?, ?)",
+                    [(names.index(b.fichier), b.ligne, b.motif) for b in duplicates],
+                )
+            total_rejected = con.execute("SELECT count(*) FROM rejets").fetchone()[0]
+            if total_rejected and not skip_bad_lines:
+                listed = [
+                    BadLine(names[f], int(l), m)
+                    for f, l, m in con.execute(
+                        f"SELECT fichier, ligne, motif FROM rejets ORDER BY fichier, ligne LIMIT {max_listed}"
+                    ).fetchall()
+                ]
+                raise IngestError(
+                    f"{raw}: {total_rejected} bad line(s) in the data files; nothing was loaded "
+                    f"and {db} is unchanged. Fix them, or run again with --skip-bad-lines to load "
+                    f"the good lines and write the bad ones to {rejects_path(db)}.\n"
+                    + describe_bad_lines(listed, total_rejected, max_listed),
+                    tuple(listed),
+                )
+            files = _load_rows(con, release, names)
+            source = _source(release)
+            donnees = "demo" if release.is_demo else "officielles"
+            _create_final_tables(con, donnees, fingerprint, source)
+            years = tuple(int(y) for (y,) in con.execute("SELECT DISTINCT annee FROM commerce ORDER BY 1").fetchall())
+            if total_rejected:
+                _write_rejects(con, names, temporary_rejects)
+            con.execute("CHECKPOINT")
+        os.replace(temporary, db)
+        rejects = None
+        if total_rejected:
+            rejects = rejects_path(db)
+            os.replace(temporary_rejects, rejects)
+        else:
+            _remove(rejects_path(db))  # a previous run's rejects no longer describe this database
+        return IngestReport(raw, db, donnees, files, years, rejects, fingerprint)
+    finally:
+        _remove(temporary, temporary_wal, temporary_rejects)
+
+
+def _load_rows(con: duckdb.DuckDBPyConnection, release: Release, names: list[str]) -> tuple[FileReport, ...]:
+    """Create `commerce` from the lines that passed, file by file, and reconcile each file."""
+    con.execute(
+        """CREATE TABLE commerce (flux VARCHAR, annee SMALLINT, trimestre TINYINT, departement VARCHAR,
+           region VARCHAR, a129 VARCHAR, cpf4 VARCHAR, pays VARCHAR, valeur BIGINT, masse BIGINT)"""
+    )
+    reports = []
+    loaded_rows, loaded_euros = 0, 0
+    for k, data_file in enumerate(release.data_files):
+        has_rejects = con.execute(f"SELECT count(*) FROM rejets WHERE fichier = {k}").fetchone()[0] > 0
+        keep = f"WHERE ligne NOT IN (SELECT ligne FROM rejets WHERE fichier = {k})" if has_rejects else ""
+        columns = ", ".join(COMMERCE_COLUMNS)
+        con.execute(f"INSERT INTO commerce ({columns}) SELECT {columns} FROM champs_{k} {keep}")
+        rows, euros = con.execute("SELECT count(*), coalesce(sum(valeur), 0) FROM commerce").fetchone()
+        read, euros_read = con.execute(f"SELECT count(*), coalesce(sum(valeur), 0) FROM champs_{k}").fetchone()
+        blank = con.execute(f"SELECT count(*) FROM brut_{k} WHERE texte IS NULL").fetchone()[0]
+        rejected, euros_rejected = con.execute(
+            f"""SELECT count(*), coalesce(sum(c.valeur), 0)
+                FROM rejets AS r JOIN champs_{k} AS c USING (ligne) WHERE r.fichier = {k}"""
+        ).fetchone()
+        report = FileReport(
+            name=names[k],
+            flux=data_file.flux,
+            lines_read=int(read),
+            blank_lines=int(blank),
+            rows_loaded=int(rows - loaded_rows),
+            lines_rejected=int(rejected),
+            euros_read=int(euros_read),
+            euros_loaded=int(euros - loaded_euros),
+            euros_rejected=int(euros_rejected),
+        )
+        loaded_rows, loaded_euros = int(rows), int(euros)
+        if (report.lines_read != report.rows_loaded + report.lines_rejected
+                or report.euros_read != report.euros_loaded + report.euros_rejected):
+            raise RuntimeError(f"ingest does not reconcile for {names[k]}: {report}")  # a bug, not bad input
+        reports.append(report)
+    return tuple(reports)
+
+
+def _write_rejects(con: duckdb.DuckDBPyConnection, names: list[str], path: Path) -> None:
+    """fichier;ligne;motif;contenu for every rejected line, in file and line order."""
+    con.register("noms", pd.DataFrame({"fichier": range(len(names)), "nom": names}))
+    parts = " UNION ALL ".join(
+        f"SELECT {k} AS fichier, rowid + 1 AS ligne, texte FROM brut_{k} "
+        f"WHERE rowid + 1 IN (SELECT ligne FROM rejets WHERE fichier = {k})"
+        for k in range(len(names))
+    )
+    con.execute(
+        f"""COPY (SELECT n.nom AS fichier, r.ligne, r.motif, b.texte AS contenu
+                  FROM rejets AS r JOIN ({parts}) AS b USING (fichier, ligne) JOIN noms AS n USING (fichier)
+                  ORDER BY r.fichier, r.ligne)
+            TO {_sql_text(str(path))} (FORMAT csv, HEADER true, DELIMITER ';')"""
+    )
+    con.unregister("noms")

@@ -1,0 +1,344 @@
+"""`ticomex render`: the executed notebooks → the HTML site and one PDF per department.
+
+quarto renders when it is on PATH; otherwise the built-in renderer produces the same
+site and PDFs from the same `_quarto.yml`. Everything is written to a temporary folder
+under `<out>` and moved into place at the end: a failed render leaves the previous
+publication as it was.
+
+The built-in renderer keeps each department's page and PDF in `<out>/.cache/render/`,
+keyed on the notebook, its chart data, `_quarto.yml` and the renderer itself: a rebuild
+re-renders only the departments whose inputs changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from multiprocessing import get_context
+from pathlib import Path
+
+from ticomex.errors import TicomexError
+from ticomex.render.config import CONFIG_FILE, SiteConfig, load_config
+from ticomex.render.notebook import Department, read_department
+
+__all__ = ["RenderReport", "render"]
+
+PACKAGE_DIR = Path(__file__).parent
+CACHE_DIR = Path(".cache") / "render"
+NOTEBOOKS_DIR = "notebooks"
+SITE_DIR = "site"
+PDF_DIR = "pdf"
+ENGINES = ("quarto", "builtin")
+# Libraries whose upgrade may change the pages or PDFs: part of every cache key.
+RENDERING_LIBRARIES = ("mistune", "jinja2", "pypandoc-binary", "typst", "vl-convert-python")
+
+
+@dataclass
+class RenderReport:
+    engine: str
+    site: Path
+    pdf: Path | None
+    departments: list[str]
+    rendered: list[str] = field(default_factory=list)  # the others came from the cache
+    seconds: float = 0.0
+
+    def text(self) -> str:
+        reused = len(self.departments) - len(self.rendered)
+        lines = [
+            f"{len(self.departments)} departments published in {self.seconds:.1f} s "
+            f"({self.engine}; {len(self.rendered)} rendered, {reused} unchanged)",
+            f"site: {self.site / 'index.html'}",
+        ]
+        if self.pdf:
+            lines.append(f"PDF:  {self.pdf}/")
+        return "\n".join(lines)
+
+
+def _demo_note() -> str:
+    from ticomex.texts import DEMO_AVERTISSEMENT
+
+    return DEMO_AVERTISSEMENT
+
+
+def render(
+    out: Path,
+    project: Path,
+    pdf: bool = True,
+    jobs: int = 1,
+    *,
+    engine: str | None = None,
+) -> RenderReport:
+    """Publish `<out>/notebooks/*.ipynb` as `<out>/site/` and `<out>/pdf/`.
+
+    `engine`: None picks quarto when it is on PATH and the built-in renderer otherwise.
+    """
+    start = time.perf_counter()
+    out, project = Path(out), Path(project)
+    if engine not in (None, *ENGINES):
+        raise TicomexError(f"unknown render engine {engine!r} (choose among {', '.join(ENGINES)})")
+    config = load_config(project)
+    notebooks = sorted((out / NOTEBOOKS_DIR).glob("*.ipynb"))
+    if not notebooks:
+        raise TicomexError(
+            f"{out / NOTEBOOKS_DIR}: no executed notebook to render (run `ticomex execute` first)"
+        )
+    departments = [read_department(nb, out / NOTEBOOKS_DIR / "data") for nb in notebooks]
+    quarto = shutil.which("quarto") if engine != "builtin" else None
+    if engine == "quarto" and not quarto:
+        raise TicomexError("quarto is not on PATH")
+
+    staging = Path(tempfile.mkdtemp(prefix=".render-", dir=out))
+    try:
+        if quarto:
+            _render_with_quarto(quarto, departments, config, project, staging, pdf)
+            rendered = [d.code for d in departments]
+        else:
+            rendered = _render_builtin(departments, config, out / CACHE_DIR, staging, pdf, jobs)
+        _write_shared(departments, config, out / CACHE_DIR, staging, pdf)
+        _publish(staging, out, [SITE_DIR, PDF_DIR] if pdf else [SITE_DIR])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return RenderReport(
+        engine="quarto" if quarto else "builtin",
+        site=out / SITE_DIR,
+        pdf=out / PDF_DIR if pdf else None,
+        departments=[d.code for d in departments],
+        rendered=rendered,
+        seconds=time.perf_counter() - start,
+    )
+
+
+# --- quarto ------------------------------------------------------------------------------
+
+
+def _render_with_quarto(
+    quarto: str, departments: list[Department], config: SiteConfig, project: Path, staging: Path, pdf: bool
+) -> None:
+    """quarto renders a throwaway project: `_quarto.yml`, its CSS and the notebooks."""
+    work = staging / "quarto"
+    work.mkdir()
+    shutil.copyfile(config.path, work / CONFIG_FILE)
+    for css in config.css:
+        target = work / css.relative_to(project.resolve())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(css, target)
+    for department in departments:
+        shutil.copyfile(department.notebook, work / department.notebook.name)
+    command = [quarto, "render", str(work), "--output-dir", str(staging / SITE_DIR)]
+    if not pdf:
+        command += ["--to", "html"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise TicomexError(f"quarto render failed:\n{result.stderr[-3000:]}")
+    if pdf:
+        (staging / PDF_DIR).mkdir()
+        for department in departments:
+            os.replace(staging / SITE_DIR / f"{department.code}.pdf", staging / PDF_DIR / f"{department.code}.pdf")
+
+
+# --- built-in renderer -------------------------------------------------------------------
+
+
+def _fingerprint(config: SiteConfig) -> str:
+    """Everything besides a department's own files that shapes its page and PDF."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(f"{path.relative_to(PACKAGE_DIR)}\n".encode())
+            digest.update(path.read_bytes())
+    digest.update(config.text.encode())
+    digest.update(_demo_note().encode())
+    for library in RENDERING_LIBRARIES:
+        digest.update(f"{library} {version(library)}\n".encode())
+    return digest.hexdigest()
+
+
+def _inputs_digest(department: Department) -> str:
+    digest = hashlib.sha256(department.notebook.read_bytes())
+    for path in sorted(department.data_dir.rglob("*")):
+        if path.is_file():
+            digest.update(f"\n{path.relative_to(department.data_dir)}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    """Where one department's page and PDF are kept in the cache."""
+
+    html: Path
+    pdf: Path
+
+
+def _cached_outputs(department: Department, fingerprint: str, cache: Path, pdf: bool) -> _Outputs:
+    inputs = _inputs_digest(department)
+    # The page links the PDF only when PDFs are published: that choice is part of its key.
+    html_key = hashlib.sha256(f"{fingerprint} {inputs} html pdf-link={pdf}".encode()).hexdigest()
+    pdf_key = hashlib.sha256(f"{fingerprint} {inputs} pdf".encode()).hexdigest()
+    return _Outputs(
+        html=cache / "pages" / f"{department.code}.{html_key[:32]}.html",
+        pdf=cache / "pdf" / f"{department.code}.{pdf_key[:32]}.pdf",
+    )
+
+
+@dataclass(frozen=True)
+class _Task:
+    """Departments of one region rendered by one worker: they share the region's charts."""
+
+    departments: tuple[Department, ...]
+    outputs: tuple[_Outputs, ...]
+    pdf: bool
+    config: SiteConfig
+    demo_note: str
+    cache: Path
+
+
+def _render_task(task: _Task) -> list[tuple[str, str | None]]:
+    """Render and cache each department of the task: (code, error or None) for each."""
+    from ticomex.render.html import department_page
+    from ticomex.render.notebook import read_blocks
+    from ticomex.render.pdf import ChartImages, _write_atomic, department_pdf
+
+    images = ChartImages(task.cache, task.config) if task.pdf else None
+    results = []
+    for department, outputs in zip(task.departments, task.outputs):
+        try:
+            blocks = read_blocks(department.notebook)
+            if not outputs.html.exists():
+                page = department_page(department, blocks, task.config, task.demo_note, task.pdf)
+                _write_atomic(outputs.html, page.encode("utf-8"))
+            if images and not outputs.pdf.exists():
+                document = department_pdf(department, blocks, task.config, task.demo_note, images)
+                _write_atomic(outputs.pdf, document)
+            results.append((department.code, None))
+        except TicomexError as err:
+            results.append((department.code, str(err)))
+        except Exception as err:  # noqa: BLE001 - one department's bug must name it, not stop the others
+            results.append((department.code, f"{department.notebook}: {type(err).__name__}: {err}"))
+    return results
+
+
+def _render_builtin(
+    departments: list[Department], config: SiteConfig, cache: Path, staging: Path, pdf: bool, jobs: int
+) -> list[str]:
+    fingerprint = _fingerprint(config)
+    for folder in ("pages", "pdf"):
+        (cache / folder).mkdir(parents=True, exist_ok=True)
+    outputs = {d.code: _cached_outputs(d, fingerprint, cache, pdf) for d in departments}
+    stale = [
+        d for d in departments if not outputs[d.code].html.exists() or (pdf and not outputs[d.code].pdf.exists())
+    ]
+    if stale:
+        _run_tasks(_tasks(stale, outputs, config, cache, pdf), len(stale), jobs)
+
+    (staging / SITE_DIR).mkdir()
+    if pdf:
+        (staging / PDF_DIR).mkdir()
+    for department in departments:
+        kept = outputs[department.code]
+        shutil.copyfile(kept.html, staging / SITE_DIR / f"{department.code}.html")
+        if pdf:
+            shutil.copyfile(kept.pdf, staging / PDF_DIR / f"{department.code}.pdf")
+    _prune_cache(cache, outputs, pdf)
+    return [d.code for d in stale]
+
+
+def _tasks(stale, outputs, config, cache, pdf) -> list[_Task]:
+    by_region: dict[str, list[Department]] = {}
+    for department in stale:
+        by_region.setdefault(department.region_code, []).append(department)
+    demo_note = _demo_note()
+    groups = sorted(by_region.values(), key=lambda group: (-len(group), group[0].code))
+    return [
+        _Task(tuple(group), tuple(outputs[d.code] for d in group), pdf, config, demo_note, cache)
+        for group in groups
+    ]
+
+
+def _run_tasks(tasks: list[_Task], total: int, jobs: int) -> None:
+    from tqdm import tqdm
+
+    errors: list[str] = []
+    with tqdm(total=total, desc="render", unit="dept", disable=None) as progress:
+
+        def collect(results):
+            for code, error in results:
+                if error:
+                    errors.append(error)
+            progress.update(len(results))
+
+        if jobs > 1 and len(tasks) > 1:
+            # spawn: a forked child could inherit a vl-convert runtime thread mid-flight.
+            with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=get_context("spawn")) as pool:
+                for future in as_completed([pool.submit(_render_task, task) for task in tasks]):
+                    collect(future.result())
+        else:
+            for task in tasks:
+                collect(_render_task(task))
+    if errors:
+        raise TicomexError(
+            f"{len(errors)} of {total} departments could not be rendered; the previous "
+            "publication is left as it was:\n  " + "\n  ".join(sorted(errors))
+        )
+
+
+def _prune_cache(cache: Path, outputs: dict[str, _Outputs], pdf: bool) -> None:
+    """Keep one page and one PDF per department: the current ones."""
+    keep = {o.html for o in outputs.values()} | {o.pdf for o in outputs.values()}
+    folders = ["pages", "pdf"] if pdf else ["pages"]
+    for folder in folders:
+        for path in (cache / folder).iterdir():
+            if path not in keep:
+                path.unlink(missing_ok=True)
+
+
+# --- shared by both engines --------------------------------------------------------------
+
+
+def _vega_bundle(cache: Path) -> Path:
+    """Vega + Vega-Lite + vega-embed in one script (vl-convert ships them), built once."""
+    path = cache / f"vega-{version('vl-convert-python')}.js"
+    if not path.exists():
+        import vl_convert
+
+        from ticomex.render.pdf import _write_atomic
+
+        cache.mkdir(parents=True, exist_ok=True)
+        # The default snippet sets window.vegaEmbed, window.vega and window.vegaLite.
+        _write_atomic(path, vl_convert.javascript_bundle().encode("utf-8"))
+    return path
+
+
+def _write_shared(
+    departments: list[Department], config: SiteConfig, cache: Path, staging: Path, pdf: bool
+) -> None:
+    """The index, the assets shared by all pages and the chart data."""
+    from ticomex.render.html import ASSETS, ASSETS_DIR, DATA_DIR, SCRIPT, VEGA_BUNDLE, index_page
+
+    site = staging / SITE_DIR
+    assets = site / ASSETS_DIR
+    assets.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_vega_bundle(cache), assets / VEGA_BUNDLE)
+    shutil.copyfile(ASSETS / SCRIPT, assets / SCRIPT)
+    for css in config.css:
+        shutil.copyfile(css, assets / css.name)
+    for department in departments:
+        shutil.copytree(department.data_dir, site / DATA_DIR / department.code)
+    index = index_page(departments, config, _demo_note(), pdf)
+    (site / "index.html").write_text(index, encoding="utf-8")
+
+
+def _publish(staging: Path, out: Path, names: list[str]) -> None:
+    """Move the new folders into place; the previous ones go to the staging folder."""
+    for name in names:
+        target = out / name
+        if target.exists():
+            os.replace(target, staging / f"previous-{name}")
+        os.replace(staging / name, target)

@@ -1,0 +1,132 @@
+"""What the renderer reads from one executed notebook (conventions: docs/architecture.md).
+
+Markdown cells and `text/markdown` outputs are content, Vega-Lite outputs are charts;
+code, streams and every other output are left out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ticomex.errors import TicomexError
+
+INDICATORS_FILE = "indicateurs.json"
+MARKDOWN_MIMETYPE = "text/markdown"
+DISPLAY_OUTPUTS = ("display_data", "execute_result")
+
+
+@dataclass(frozen=True)
+class Department:
+    """A department to publish: its executed notebook, its chart data and its facts."""
+
+    code: str
+    nom: str
+    region_code: str
+    region_nom: str
+    annee: int
+    demo: bool
+    notebook: Path
+    data_dir: Path
+
+
+@dataclass(frozen=True)
+class Markdown:
+    text: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    spec: dict
+    nom: str
+    donnees: tuple[str, ...]
+
+
+Block = Markdown | Chart
+
+
+def read_department(notebook: Path, data_root: Path) -> Department:
+    """The department of `<notebooks>/<code>.ipynb`, from `<data_root>/<code>/indicateurs.json`."""
+    code = notebook.stem
+    data_dir = data_root / code
+    path = data_dir / INDICATORS_FILE
+    try:
+        facts = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TicomexError(
+            f"{path}: missing — the notebook {notebook} must write its chart data there"
+        ) from None
+    except json.JSONDecodeError as err:
+        raise TicomexError(f"{path}, line {err.lineno}: not valid JSON ({err.msg})") from None
+    try:
+        department = Department(
+            code=str(facts["departement"]["code"]),
+            nom=str(facts["departement"]["nom"]),
+            region_code=str(facts["region"]["code"]),
+            region_nom=str(facts["region"]["nom"]),
+            annee=int(facts["annee"]),
+            demo=facts["donnees"] == "demo",
+            notebook=notebook,
+            data_dir=data_dir,
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise TicomexError(f"{path}: missing or malformed field {err}") from None
+    if department.code != code:
+        raise TicomexError(f"{path}: department {department.code!r} but the notebook is {notebook.name}")
+    return department
+
+
+def _text(source) -> str:
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def read_blocks(notebook: Path) -> list[Block]:
+    """The sheet's content in order: Markdown paragraphs and charts."""
+    from ticomex.sheet import CHART_MIMETYPE  # heavy module: only the workers need it
+
+    try:
+        nb = json.loads(notebook.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise TicomexError(
+            f"{notebook}, line {err.lineno}: not a readable notebook (invalid JSON: {err.msg})"
+        ) from None
+    except UnicodeDecodeError as err:
+        raise TicomexError(f"{notebook}: not a readable notebook (not UTF-8: {err.reason})") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise TicomexError(f"{notebook}: not a Jupyter notebook (no list of cells)")
+
+    blocks: list[Block] = []
+    for number, cell in enumerate(nb["cells"], start=1):
+        where = f"{notebook}, cell {number}"
+        if not isinstance(cell, dict):
+            raise TicomexError(f"{where}: malformed cell")
+        if cell.get("cell_type") == "markdown":
+            blocks.append(Markdown(_text(cell.get("source", ""))))
+            continue
+        if cell.get("cell_type") != "code":
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") not in DISPLAY_OUTPUTS:
+                continue
+            bundle = output.get("data", {})
+            if CHART_MIMETYPE in bundle:
+                spec = bundle[CHART_MIMETYPE]
+                if isinstance(spec, str):  # some writers store JSON mimetypes as text
+                    try:
+                        spec = json.loads(spec)
+                    except json.JSONDecodeError as err:
+                        raise TicomexError(f"{where}: chart spec is not valid JSON ({err.msg})") from None
+                if not isinstance(spec, dict):
+                    raise TicomexError(f"{where}: the chart output is not a Vega-Lite object")
+                meta = output.get("metadata", {}).get("ticomex", {})
+                blocks.append(
+                    Chart(
+                        spec=spec,
+                        nom=str(meta.get("nom") or f"graphique-{len(blocks) + 1}"),
+                        donnees=tuple(str(name) for name in meta.get("donnees", [])),
+                    )
+                )
+            elif MARKDOWN_MIMETYPE in bundle:
+                blocks.append(Markdown(_text(bundle[MARKDOWN_MIMETYPE])))
+    return blocks

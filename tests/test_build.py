@@ -1,0 +1,84 @@
+"""`ticomex build` end to end on the demo release."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import PROJECT
+from ticomex.cli import main
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//""", re.I)
+
+
+@pytest.fixture(scope="module")
+def built(demo_release, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("build")
+    args = ["build", "--raw", str(demo_release), "--db", str(tmp / "t.duckdb"),
+            "--out", str(tmp / "out"), "--params", str(tmp / "params"), "--only", "05", "92"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(PROJECT)  # _quarto.yml and the template are found from the project root
+        code = main(args)
+    return tmp, args, code
+
+
+def test_build_two_departments(built):
+    tmp, _, code = built
+    out = tmp / "out"
+    assert code == 0
+    for dep in ("05", "92"):
+        assert (out / "notebooks" / f"{dep}.ipynb").is_file()
+        assert (out / "site" / "data" / dep / "indicateurs.json").is_file()
+        assert (out / "pdf" / f"{dep}.pdf").is_file()
+    index = (out / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Hautes-Alpes" in index and "Hauts-de-Seine" in index
+    assert not (out / "failed").exists() or not any((out / "failed").iterdir())
+
+
+def test_pages_reference_no_external_url(built):
+    tmp, _, _ = built
+    pages = list((tmp / "out" / "site").rglob("*.html")) + list((tmp / "out" / "site").rglob("*.css"))
+    assert len(pages) >= 3
+    for page in pages:
+        found = EXTERNAL.findall(page.read_text(encoding="utf-8"))
+        assert not found, f"{page.name}: {found[:3]}"
+
+
+def test_pdf_holds_the_seed_total_lines(built, shared):
+    tmp, _, _ = built
+    for dep, seed in (("05", "000_"), ("92", "004_")):
+        (seed_file,) = (shared / "seeds").glob(f"{seed}*.txt")
+        expected = [
+            line.replace("**", "").strip()
+            for line in seed_file.read_text(encoding="utf-8").splitlines()
+            if line.replace("**", "").strip().startswith(("Total des", "soit "))
+        ]
+        reader = PdfReader(tmp / "out" / "pdf" / f"{dep}.pdf")
+        text = re.sub(r"[ \t]+", " ", "\n".join(p.extract_text() for p in reader.pages))
+        for line in expected:
+            assert line in text, (dep, line)
+        assert "démonstration" in text
+
+
+def test_failing_department_leaves_the_others(built):
+    tmp, args, _ = built
+    params = tmp / "params"
+    broken = params / "2A.yaml"
+    shutil.copy(params / "05.yaml", broken)
+    broken.write_text(broken.read_text(encoding="utf-8").replace("code: '05'", "code: 2A"),
+                      encoding="utf-8")
+    pdf_before = (tmp / "out" / "pdf" / "05.pdf").read_bytes()
+    try:
+        only = args.index("--only")
+        with pytest.MonkeyPatch.context() as mp:
+            mp.chdir(PROJECT)
+            code = main([*args[:only], "--only", "05", "2A", "92", "--no-pdf"])
+    finally:
+        broken.unlink()
+    assert code != 0
+    assert (tmp / "out" / "failed" / "2A.ipynb").is_file()
+    assert (tmp / "out" / "site" / "05.html").is_file()
+    assert (tmp / "out" / "pdf" / "05.pdf").read_bytes() == pdf_before

@@ -1,0 +1,414 @@
+"""The chart builders: valid Vega-Lite, colours and orders as the sheet requires, the
+treemap and Sankey geometry, French numbers and the font in the SVG used by the PDF.
+
+Drawn geometry and colours are read back from the scenegraph vl-convert renders, so
+the tests check what is drawn, not how the spec is written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+import vl_convert as vlc
+
+from ticomex import charts, style
+from ticomex.errors import TicomexError
+
+M = 1_000_000
+
+# ---------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def partners() -> pd.DataFrame:
+    df = pd.DataFrame(
+        {
+            "code_pays": ["US", "IT", "DE", "PL"],
+            "pays": ["États-Unis", "Italie", "Allemagne", "Pologne"],
+            "importations_eur": [1_070_900_000, 70 * M, 50_100_000, 0],
+            "exportations_eur": [120 * M, 90 * M, 40 * M, 2 * M],
+        }
+    )
+    df["solde_eur"] = df["exportations_eur"] - df["importations_eur"]
+    return df
+
+
+@pytest.fixture
+def activities() -> pd.DataFrame:
+    # import total 100 M€, export total 300 M€
+    return pd.DataFrame(
+        [
+            ("export", "C10", "Produits des industries agroalimentaires", 200 * M),
+            ("export", "C20", "Produits chimiques", 100 * M),
+            ("import", "C28", "Machines et équipements", 60 * M),
+            ("import", "C29", "Véhicules automobiles", 30 * M),
+            ("import", "C31", "Meubles", 10 * M),
+        ],
+        columns=["flux", "code_a129", "produit", "valeur_eur"],
+    )
+
+
+@pytest.fixture
+def links() -> pd.DataFrame:
+    # Left totals: A 60, B 25, C 30, Autres 100 → A, C, B, Autres (Autres last although
+    # largest). Right totals: X 155, Y 40, Autres 20 → X, Y, Autres.
+    return pd.DataFrame(
+        [
+            ("A", "X", 50 * M, True),
+            ("A", "Y", 10 * M, False),
+            ("B", "X", 5 * M, False),
+            ("Autres", "X", 100 * M, False),
+            ("B", "Autres", 20 * M, False),
+            ("C", "Y", 30 * M, True),
+        ],
+        columns=["produit", "pays", "valeur_eur", "rouge"],
+    )
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def drawn_items(chart) -> list[tuple[str, dict]]:
+    """(mark type, item) of every drawn mark item, description parsed into `champs`."""
+    scenegraph = vlc.vegalite_to_scenegraph(chart.to_dict())
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("role") == "mark" and "marktype" in node:
+                for item in node.get("items", []):
+                    fields = dict(
+                        part.split(": ", 1)
+                        for part in item.get("description", "").split("; ")
+                        if ": " in part
+                    )
+                    found.append((node["marktype"], {**item, "champs": fields}))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(scenegraph)
+    return found
+
+
+def spec_json(chart) -> str:
+    return json.dumps(chart.to_dict(validate=True), sort_keys=True, ensure_ascii=False)
+
+
+def svg_texts(svg: str) -> list[str]:
+    return re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+
+
+# ---------------------------------------------------------------------- style
+
+
+def test_style_config_is_carried_by_every_chart(partners, activities, links):
+    for chart in (
+        charts.partners_chart(partners),
+        charts.treemap_chart(activities),
+        charts.sankey_chart(links, "produit", "pays"),
+    ):
+        config = chart.to_dict()["config"]
+        assert config["font"] == "DejaVu Sans"
+        assert config["locale"]["number"] == {
+            "decimal": ".",
+            "thousands": " ",
+            "grouping": [3],
+            "currency": ["", " €"],
+        }
+
+
+def test_to_meur():
+    assert style.to_meur(1_070_900_000) == pytest.approx(1070.9)
+    assert list(style.to_meur(pd.Series([2 * M, 500_000]))) == [2.0, 0.5]
+
+
+# ---------------------------------------------------------------------- partners
+
+
+def test_partners_spec_is_valid_and_deterministic(partners):
+    first = spec_json(charts.partners_chart(partners, "Principaux pays"))
+    assert first == spec_json(charts.partners_chart(partners.copy(), "Principaux pays"))
+    assert '"Principaux pays"' in first
+
+
+def test_partners_colours_sides_and_order(partners):
+    items = drawn_items(charts.partners_chart(partners))
+    bars = [i for t, i in items if t == "rect" and "serie" in i["champs"]]
+    by = {(b["champs"]["pays"], b["champs"]["serie"]): b for b in bars}
+    zero_x = by[("Italie", "Exportations")]["x"]
+
+    for pays in partners["pays"]:
+        imp, exp = by[(pays, "Importations")], by[(pays, "Exportations")]
+        assert imp["fill"] == style.IMPORT_BLUE
+        assert exp["fill"] == style.EXPORT_VIOLET
+        assert imp["x2"] == pytest.approx(zero_x) and imp["x"] <= zero_x  # left
+        assert exp["x"] == pytest.approx(zero_x) and exp["x2"] >= zero_x  # right
+
+    # Balance: United States 120 − 1070.9 < 0 and Germany 40 − 50.1 < 0 in red,
+    # Italy 90 − 70 > 0 and Poland 2 − 0 > 0 in green, as bars and as texts.
+    expected = {
+        "États-Unis": style.NEGATIVE_RED,
+        "Allemagne": style.NEGATIVE_RED,
+        "Italie": style.POSITIVE_GREEN,
+        "Pologne": style.POSITIVE_GREEN,
+    }
+    balance_bars = {b["champs"]["pays"]: b["fill"] for b in bars if b["champs"]["serie"].startswith("Solde")}
+    assert balance_bars == expected
+    balance_texts = {
+        i["champs"]["pays"]: (i["fill"], i["text"])
+        for t, i in items
+        if t == "text" and "solde_meur" in i["champs"]
+    }
+    assert balance_texts == {
+        "États-Unis": (style.NEGATIVE_RED, "−950.9"),
+        "Allemagne": (style.NEGATIVE_RED, "−10.1"),
+        "Italie": (style.POSITIVE_GREEN, "+20.0"),
+        "Pologne": (style.POSITIVE_GREEN, "+2.0"),
+    }
+
+    # Rows top to bottom in the order given.
+    tops = [by[(pays, "Importations")]["y"] for pays in partners["pays"]]
+    assert tops == sorted(tops) and len(set(tops)) == len(tops)
+
+    # The longest bar is the largest amount: US imports.
+    widths = {key: b["width"] for key, b in by.items() if key[1] in ("Importations", "Exportations")}
+    assert max(widths, key=widths.get) == ("États-Unis", "Importations")
+
+
+def test_partners_svg_french_numbers_and_font(partners):
+    svg = vlc.vegalite_to_svg(charts.partners_chart(partners).to_dict())
+    texts = svg_texts(svg)
+    assert "1 070.9" in texts  # US imports: thousands separated by a plain space
+    assert "50.1" in texts
+    assert set(re.findall(r'font-family="([^"]+)"', svg)) == {"DejaVu Sans"}
+
+
+def test_partners_bad_input(partners):
+    with pytest.raises(TicomexError, match="colonnes manquantes.*solde_eur"):
+        charts.partners_chart(partners.drop(columns="solde_eur"))
+    wrong = partners.copy()
+    wrong.loc[1, "solde_eur"] = 0
+    with pytest.raises(TicomexError, match="ligne 1 \\(Italie\\)"):
+        charts.partners_chart(wrong)
+
+
+def test_partners_empty_frame_gives_a_message(partners):
+    chart = charts.partners_chart(partners.iloc[0:0])
+    svg = vlc.vegalite_to_svg(chart.to_dict(validate=True))
+    assert charts.NO_TRADE_MESSAGE in svg_texts(svg)
+
+
+# ---------------------------------------------------------------------- treemap
+
+
+def test_treemap_layout_areas_and_blocks(activities):
+    rects = charts.treemap_layout(activities, width=600, height=340, gap=8)
+    usable = 600 - 8
+    # Blocks side by side, same height, widths proportional to 100 and 300 M€.
+    import_width, export_width = usable * 100 / 400, usable * 300 / 400
+    area_per_euro = usable * 340 / (400 * M)
+    rects["aire"] = (rects["x2"] - rects["x"]) * (rects["y2"] - rects["y"])
+    for row in rects.itertuples():
+        assert row.aire == pytest.approx(row.valeur_eur * area_per_euro, rel=1e-9)
+        assert 0 <= row.y < row.y2 <= 340 + 1e-9
+        if row.flux == "import":
+            assert 0 <= row.x < row.x2 <= import_width + 1e-9
+        else:
+            assert import_width + 8 - 1e-9 <= row.x < row.x2 <= 600 + 1e-9
+    # Areas inside a block add up to the block: the compartments tile it.
+    block_area = rects.groupby("flux")["aire"].sum()
+    assert block_area["import"] == pytest.approx(import_width * 340)
+    assert block_area["export"] == pytest.approx(export_width * 340)
+    # Imports first, then by value descending within each flow.
+    assert list(rects["code_a129"]) == ["C28", "C29", "C31", "C10", "C20"]
+
+
+def test_treemap_layout_one_flow_fills_the_width(activities):
+    exports_only = activities[activities["flux"] == "export"]
+    rects = charts.treemap_layout(exports_only, width=600, height=340, gap=8)
+    assert rects["x"].min() == pytest.approx(0)
+    assert rects["x2"].max() == pytest.approx(600)
+    area = ((rects["x2"] - rects["x"]) * (rects["y2"] - rects["y"])).sum()
+    assert area == pytest.approx(600 * 340)
+
+
+def test_treemap_colours_labels_and_tooltips(activities):
+    chart = charts.treemap_chart(activities, "Principales activités")
+    spec_json(chart)
+    items = drawn_items(chart)
+    compartments = {i["champs"]["Code A129"]: i for t, i in items if t == "rect"}
+    assert set(compartments) == set(activities["code_a129"])
+    for code, flux in zip(activities["code_a129"], activities["flux"]):
+        expected = style.IMPORT_BLUE if flux == "import" else style.EXPORT_VIOLET
+        assert compartments[code]["fill"] == expected
+    assert compartments["C10"]["champs"]["Valeur (M€)"] == "200.0"
+    labels = [i["text"] for t, i in items if t == "text" and isinstance(i["text"], list)]
+    assert ["Produits chimiques", "100.0 M€"] in labels
+    headers = {i["text"]: i["fill"] for t, i in items if t == "text" and isinstance(i["text"], str)}
+    assert headers == {
+        "Importations : 100.0 M€": style.IMPORT_BLUE,
+        "Exportations : 300.0 M€": style.EXPORT_VIOLET,
+    }
+
+
+def test_treemap_small_compartment_gets_no_label(activities):
+    tiny = pd.concat(
+        [activities, pd.DataFrame([("import", "C32", "Autres produits manufacturés", 10_000)],
+                                  columns=activities.columns)],
+        ignore_index=True,
+    )
+    items = drawn_items(charts.treemap_chart(tiny))
+    labelled = {i["text"][0] for t, i in items if t == "text" and isinstance(i["text"], list)}
+    assert "Véhicules" in labelled  # "Véhicules automobiles" wrapped on two lines
+    assert not any(line.startswith("Autres produits") for line in labelled)
+
+
+def test_treemap_empty_flows(activities):
+    imports_only = charts.treemap_chart(activities[activities["flux"] == "import"])
+    rects = [i for t, i in drawn_items(imports_only) if t == "rect"]
+    assert {r["fill"] for r in rects} == {style.IMPORT_BLUE}
+    nothing = charts.treemap_chart(activities.iloc[0:0])
+    svg = vlc.vegalite_to_svg(nothing.to_dict(validate=True))
+    assert charts.NO_TRADE_MESSAGE in svg_texts(svg)
+
+
+def test_treemap_bad_input(activities):
+    bad = activities.copy()
+    bad.loc[3, "flux"] = "transit"
+    with pytest.raises(TicomexError, match="ligne 3 : flux 'transit'"):
+        charts.treemap_chart(bad)
+    bad = activities.copy()
+    bad.loc[2, "valeur_eur"] = -5
+    with pytest.raises(TicomexError, match="valeur négative ligne 2"):
+        charts.treemap_layout(bad)
+
+
+# ---------------------------------------------------------------------- Sankey
+
+
+def test_sankey_layout_nodes(links):
+    nodes, _ = charts.sankey_layout(links, "produit", "pays", width=600, height=400)
+    left = nodes[nodes["cote"] == "gauche"]
+    right = nodes[nodes["cote"] == "droite"]
+    assert list(left["libelle"]) == ["A", "C", "B", "Autres"]
+    assert list(left["valeur_eur"]) == [60 * M, 30 * M, 25 * M, 100 * M]
+    assert list(right["libelle"]) == ["X", "Y", "Autres"]
+    assert list(right["valeur_eur"]) == [155 * M, 40 * M, 20 * M]
+    # Heights proportional to totals, one scale on both sides; the side with the most
+    # nodes fills the height: 400 = 215 M€ × scale + 3 gaps.
+    scale = (400 - 3 * charts.SANKEY_NODE_GAP) / (215 * M)
+    heights = nodes["y2"] - nodes["y"]
+    assert list(heights) == pytest.approx(list(nodes["valeur_eur"] * scale))
+    for side in (left, right):
+        gaps = side["y"].iloc[1:].to_numpy() - side["y2"].iloc[:-1].to_numpy()
+        assert gaps == pytest.approx([charts.SANKEY_NODE_GAP] * (len(side) - 1))
+        assert side["y"].min() >= -1e-9 and side["y2"].max() <= 400 + 1e-9
+    assert left["x2"].max() < right["x"].min()
+
+
+def test_sankey_layout_ties_keep_input_order():
+    ties = pd.DataFrame(
+        [("Q", "X", 5, False), ("P", "X", 5, False), ("Autres", "Y", 9, False)],
+        columns=["produit", "pays", "valeur_eur", "rouge"],
+    )
+    nodes, _ = charts.sankey_layout(ties, "produit", "pays")
+    assert list(nodes.loc[nodes["cote"] == "gauche", "libelle"]) == ["Q", "P", "Autres"]
+
+
+def test_sankey_layout_links_tile_their_nodes(links):
+    nodes, ribbons = charts.sankey_layout(links, "produit", "pays", width=600, height=400)
+    node = {(n.cote, n.libelle): n for n in nodes.itertuples()}
+    for side, key, top in (("gauche", "source", "y0"), ("droite", "cible", "y1")):
+        other = "cible" if key == "source" else "source"
+        other_side = "droite" if side == "gauche" else "gauche"
+        for libelle, group in ribbons.groupby(key):
+            n = node[(side, libelle)]
+            # Stacked in the order of the nodes at the other end, without gaps.
+            group = group.assign(rang=[node[(other_side, o)].rang for o in group[other]])
+            group = group.sort_values("rang")
+            bottoms = group[top] + group["epaisseur"]
+            assert group[top].iloc[0] == pytest.approx(n.y)
+            assert list(group[top].iloc[1:]) == pytest.approx(list(bottoms.iloc[:-1]))
+            assert bottoms.iloc[-1] == pytest.approx(n.y2)
+    assert set(ribbons["x0"]) == {node[("gauche", "A")].x2}
+    assert set(ribbons["x1"]) == {node[("droite", "X")].x}
+
+
+def test_sankey_chart_colours_and_ribbon_ends(links):
+    chart = charts.sankey_chart(links, "produit", "pays", "Flux à l'export")
+    spec_json(chart)
+    _, ribbons = charts.sankey_layout(links, "produit", "pays")  # chart height is the minimum
+    items = drawn_items(chart)
+    points: dict[str, list[dict]] = {}
+    for t, i in items:
+        if t == "area":
+            points.setdefault(i["champs"]["Flux"], []).append(i)
+    assert set(points) == {f"{s} → {c}" for s, c in zip(links["produit"], links["pays"])}
+    red = {"A → X", "C → Y"}
+    for name, samples in points.items():
+        fill = samples[0]["fill"]
+        assert fill == (style.RED_LINK if name in red else style.NEUTRAL_LINK)
+    a_x = ribbons[(ribbons["source"] == "A") & (ribbons["cible"] == "X")].iloc[0]
+    ends = sorted(points["A → X"], key=lambda p: p["x"])
+    assert (ends[0]["x"], ends[0]["y"]) == pytest.approx((a_x.x0, a_x.y0))
+    assert (ends[-1]["x"], ends[-1]["y"]) == pytest.approx((a_x.x1, a_x.y1))
+    assert ends[0]["y2"] - ends[0]["y"] == pytest.approx(a_x.epaisseur)
+    assert points["A → X"][0]["champs"]["Valeur (M€)"] == "50.0"
+    node_tips = {i["champs"].get("Libellé") for t, i in items if t == "rect"}
+    assert node_tips == {"A", "B", "C", "X", "Y", "Autres"}
+
+
+def test_sankey_svg_font_and_labels(links):
+    big = links.copy()
+    big.loc[3, "valeur_eur"] = 1_070_900_000  # Autres → X
+    svg = vlc.vegalite_to_svg(charts.sankey_chart(big, "produit", "pays").to_dict())
+    assert "1 070.9 M€" in svg  # the Autres node's value line
+    assert set(re.findall(r'font-family="([^"]+)"', svg)) == {"DejaVu Sans"}
+
+
+def test_sankey_imports_orientation(links):
+    imports = links.rename(columns={"produit": "pays", "pays": "produit"})
+    nodes, _ = charts.sankey_layout(imports, "pays", "produit")
+    assert list(nodes.loc[nodes["cote"] == "gauche", "libelle"]) == ["A", "C", "B", "Autres"]
+    spec_json(charts.sankey_chart(imports, "pays", "produit"))
+
+
+def test_sankey_deterministic(links):
+    first = spec_json(charts.sankey_chart(links, "produit", "pays"))
+    assert first == spec_json(charts.sankey_chart(links.copy(), "produit", "pays"))
+
+
+def test_sankey_zero_links_not_drawn_and_empty(links):
+    with_zero = pd.concat(
+        [links, pd.DataFrame([("C", "X", 0, False)], columns=links.columns)], ignore_index=True
+    )
+    _, ribbons = charts.sankey_layout(with_zero, "produit", "pays")
+    assert len(ribbons) == len(links)
+    svg = vlc.vegalite_to_svg(charts.sankey_chart(links.iloc[0:0], "produit", "pays").to_dict(validate=True))
+    assert charts.NO_TRADE_MESSAGE in svg_texts(svg)
+
+
+def test_sankey_bad_input(links):
+    as_text = links.assign(rouge=links["rouge"].map({True: "true", False: "false"}))
+    with pytest.raises(TicomexError, match="rouge doit être booléenne"):
+        charts.sankey_chart(as_text, "produit", "pays")
+    with pytest.raises(TicomexError, match="lien en double ligne 6 : A → X"):
+        charts.sankey_layout(pd.concat([links, links.iloc[[0]]], ignore_index=True), "produit", "pays")
+    with pytest.raises(TicomexError, match="colonnes manquantes \\['code_pays'\\]"):
+        charts.sankey_chart(links, "produit", "code_pays")
+
+
+def test_spread_labels_avoid_overlaps():
+    gap = charts.SANKEY_LABEL_SPACING
+    tops = charts._spread_labels([10, 12, 14], [24, 24, 24], 100)
+    assert tops == [0, 24 + gap, 48 + 2 * gap]
+    tops = charts._spread_labels([95, 97], [24, 24], 100)
+    assert tops == [76 - gap - 24, 76]
+    # Far apart labels stay centred on their nodes.
+    assert charts._spread_labels([20, 80], [12, 12], 100) == [14, 74]

@@ -1,0 +1,395 @@
+"""The built-in renderer on hand-built executed notebooks (tests/test_render_fixtures.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pypdf
+import pytest
+from test_render_fixtures import (
+    CODE_MARKER,
+    DEPARTMENTS,
+    HTML_OUTPUT_MARKER,
+    MAILTO,
+    OUTSIDE_URL,
+    PROJECT,
+    STREAM_MARKER,
+    chart_spec,
+    headings,
+    make_department,
+    make_publication,
+    total_lines,
+)
+
+from ticomex.errors import TicomexError
+from ticomex.render import render
+from ticomex.texts import DEMO_AVERTISSEMENT
+
+A4_POINTS = (595.28, 841.89)  # 210 × 297 mm
+DEMO_WORDS = "Données de démonstration"  # the start of texts.DEMO_AVERTISSEMENT, bold
+CODES = [d[0] for d in DEPARTMENTS]
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    out = make_publication(tmp_path_factory.mktemp("published"))
+    render(out, PROJECT, pdf=True, jobs=1, engine="builtin")
+    return out
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, and the page's visible text."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self._skip = 0
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.text.append(data)
+
+    def visible_text(self) -> str:
+        return re.sub(r"\s+", " ", "".join(self.text))
+
+
+def pdf_text(path: Path) -> list[str]:
+    return [re.sub(r"\s+", " ", page.extract_text()) for page in pypdf.PdfReader(path).pages]
+
+
+# --- the site ------------------------------------------------------------------------------
+
+
+def test_site_has_index_pages_assets_and_data(published):
+    site = published / "site"
+    assert (site / "index.html").is_file()
+    for code in CODES:
+        assert (site / f"{code}.html").is_file()
+        assert (published / "pdf" / f"{code}.pdf").is_file()
+        source = published / "notebooks" / "data" / code
+        assert snapshot(site / "data" / code) == snapshot(source)
+    # The Vega bundle is written once and shared by every page.
+    scripts = sorted(str(p.relative_to(site)) for p in site.rglob("*.js"))
+    assert scripts == ["assets/ticomex.js", "assets/vega.js"]
+    assert "window.vegaEmbed=" in (site / "assets" / "vega.js").read_text(encoding="utf-8")
+    for code in CODES:
+        tags = Elements((site / f"{code}.html").read_text(encoding="utf-8")).tags
+        sources = [attrs["src"] for tag, attrs in tags if tag == "script" and "src" in attrs]
+        assert sources == ["assets/vega.js", "assets/ticomex.js"]
+    assert not list(published.glob(".render-*")), "the staging folder must be removed"
+
+
+def test_page_shows_content_in_order_and_no_code(published):
+    html = (published / "site" / "05.html").read_text(encoding="utf-8")
+    text = Elements(html).visible_text()
+    for marker in (CODE_MARKER, STREAM_MARKER, HTML_OUTPUT_MARKER, "show_chart", "departement ="):
+        assert marker not in html
+    wanted = ["GOUVERNEMENT", *headings("Hautes-Alpes"), *total_lines("314.9", "Provence-Alpes-Côte d'Azur")]
+    positions = [text.find(piece) for piece in wanted]
+    assert -1 not in positions, [w for w, p in zip(wanted, positions) if p == -1]
+    # The sheet's sections in order, the total lines after the exports heading.
+    assert [text.find(h) for h in headings("Hautes-Alpes")] == sorted(text.find(h) for h in headings("Hautes-Alpes"))
+    assert text.find("Exportations") < text.find("Total des exportations") < text.find("Informations pratiques")
+    assert "La catégorie « autres » comprend l’ensemble des biens – et des pays." in text
+
+
+def test_page_embeds_each_chart_with_its_spec_and_data_link(published):
+    html = (published / "site" / "05.html").read_text(encoding="utf-8")
+    tags = Elements(html).tags
+    containers = [attrs for tag, attrs in tags if tag == "div" and "vega" in attrs.get("class", "")]
+    assert len(containers) == 1
+    spec_id = containers[0]["data-spec"]
+    spec_text = re.search(rf'<script type="application/json" id="{spec_id}">(.*?)</script>', html, re.S).group(1)
+    spec = json.loads(spec_text)
+    assert spec == json.loads(json.dumps(chart_spec()))  # the notebook's spec, locale included
+    links = [attrs["href"] for tag, attrs in tags if tag == "a" and attrs.get("href", "").startswith("data/")]
+    assert links == ["data/05/pays.csv"]
+    assert (published / "site" / links[0]).is_file()
+    assert ["../pdf/05.pdf"] == [a["href"] for t, a in tags if t == "a" and a.get("href", "").endswith(".pdf")]
+
+
+def test_demo_note_on_every_demo_page_and_the_index(published):
+    site = published / "site"
+    for code, *_, demo, _total, _filler in DEPARTMENTS:
+        text = Elements((site / f"{code}.html").read_text(encoding="utf-8")).visible_text()
+        assert (DEMO_WORDS in text) is demo, code
+    assert DEMO_WORDS in Elements((site / "index.html").read_text(encoding="utf-8")).visible_text()
+    assert DEMO_AVERTISSEMENT.startswith(f"**{DEMO_WORDS}**")
+
+
+def test_index_groups_departments_by_region_with_pages_pdfs_and_filter(published):
+    html = (published / "site" / "index.html").read_text(encoding="utf-8")
+    sections = re.findall(r'<section class="region">\s*<h2>(.*?)</h2>(.*?)</section>', html, re.S)
+    # Regions by name, accents ignored (Î sorts as I); departments by code.
+    assert [name for name, _ in sections] == ["Île-de-France", "Provence-Alpes-Côte d&#39;Azur"]
+    hrefs = [re.findall(r'href="([^"]+)"', body) for _, body in sections]
+    assert hrefs == [
+        ["92.html", "../pdf/92.pdf"],
+        ["04.html", "../pdf/04.pdf", "05.html", "../pdf/05.pdf"],
+    ]
+    tags = Elements(html).tags
+    assert ("input", {"type": "search", "id": "filtre", "autocomplete": "off",
+                      "placeholder": "ex. Hautes-Alpes, 05, Bretagne"}) in tags
+    assert 'data-filtre="05 hautes-alpes provence-alpes-cote d&#39;azur"' in html
+    script = (published / "site" / "assets" / "ticomex.js").read_text(encoding="utf-8")
+    assert 'getElementById("filtre")' in script
+
+
+# URLs that make a browser fetch something: any scheme but mailto/tel/data, or `//host`.
+EXTERNAL = r"""(?:[a-zA-Z][a-zA-Z0-9+.-]*:(?<!mailto:)(?<!data:)(?<!tel:)|//)"""
+ATTRIBUTE_URL = re.compile(rf"""\b(?:src|href|srcset|action|poster)\s*=\s*["']?\s*{EXTERNAL}""", re.I)
+CSS_URL = re.compile(rf"""(?:url\(\s*["']?\s*|@import\s+["']){EXTERNAL}""", re.I)
+
+
+def test_no_external_url_in_any_src_href_or_css(published):
+    site = published / "site"
+    pages = sorted(site.glob("*.html"))
+    assert len(pages) == len(CODES) + 1
+    for path in [*pages, *site.glob("assets/*.css")]:
+        text = path.read_text(encoding="utf-8")
+        assert not ATTRIBUTE_URL.search(text), (path, ATTRIBUTE_URL.search(text))
+        assert not CSS_URL.search(text), (path, CSS_URL.search(text))
+    # The self-check: the same patterns do catch outside references.
+    assert ATTRIBUTE_URL.search('<script src="https://cdn.example/x.js">')
+    assert ATTRIBUTE_URL.search("<link href=//fonts.example/css>")
+    assert CSS_URL.search("body { background: url( 'http://example.org/a.png') }")
+    assert not ATTRIBUTE_URL.search(f'<a href="{MAILTO}">')
+    # The sheet's outside addresses stay readable as text; mail links stay links.
+    html = (site / "05.html").read_text(encoding="utf-8")
+    assert OUTSIDE_URL in Elements(html).visible_text()
+    assert f'href="{MAILTO}"' in html
+
+
+def test_raw_html_reaching_outside_is_refused(tmp_path):
+    notebook = make_department(tmp_path, "05", "Hautes-Alpes", "93", "PACA")
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    nb["cells"].append({"cell_type": "markdown", "id": "x", "metadata": {},
+                        "source": '<img src="https://example.org/logo.png">'})
+    notebook.write_text(json.dumps(nb), encoding="utf-8")
+    with pytest.raises(TicomexError, match=r"05\.ipynb.*https://example\.org/logo\.png.*offline"):
+        render(tmp_path, PROJECT, pdf=False, engine="builtin")
+    assert not (tmp_path / "site").exists()
+
+
+# --- the PDFs ------------------------------------------------------------------------------
+
+
+def test_pdf_is_a4_with_total_lines_sections_and_french_text(published):
+    path = published / "pdf" / "05.pdf"
+    reader = pypdf.PdfReader(path)
+    assert len(reader.pages) >= 2  # the filler makes the sheet run over a page
+    for page in reader.pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert (round(width, 1), round(height, 1)) == (round(A4_POINTS[0], 1), round(A4_POINTS[1], 1))
+    text = " ".join(pdf_text(path))
+    for line in total_lines("314.9", "Provence-Alpes-Côte d'Azur"):
+        assert line in text
+    assert "La catégorie « autres » comprend l’ensemble des biens – et des pays." in text
+    assert "Liberté Égalité Fraternité" in text
+    positions = [text.find(h) for h in headings("Hautes-Alpes")]
+    assert -1 not in positions and positions == sorted(positions)
+    for marker in (CODE_MARKER, STREAM_MARKER, HTML_OUTPUT_MARKER):
+        assert marker not in text
+
+
+def test_pdf_charts_are_vector_with_their_text(published):
+    reader = pypdf.PdfReader(published / "pdf" / "04.pdf")
+    page = reader.pages[0]
+    xobjects = page["/Resources"].get("/XObject", {})
+    subtypes = {xobjects[name].get_object()["/Subtype"] for name in xobjects}
+    assert subtypes == {"/Form"}, "the chart must be vector graphics, not a bitmap"
+    text = pdf_text(published / "pdf" / "04.pdf")[0]
+    # Axis labels set in the chart's locale (no-break space, decimal comma) and its labels.
+    assert "1\u00a0000\u00a0000,0" in text.replace(" ", "\u00a0")
+    for country in ("Italie", "États-Unis", "Côte d'Ivoire"):
+        assert country in text
+
+
+def test_pdf_fonts_are_embedded_dejavu(published):
+    for code in CODES:
+        reader = pypdf.PdfReader(published / "pdf" / f"{code}.pdf")
+        names = set()
+        for page in reader.pages:
+            fonts = page["/Resources"]["/Font"]
+            for key in fonts:
+                font = fonts[key].get_object()
+                names.add(str(font["/BaseFont"]).split("+")[-1])
+                descriptor = (font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font)[
+                    "/FontDescriptor"
+                ].get_object()
+                assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), (code, key)
+        assert names and all(name.startswith("DejaVuSans") for name in names), names
+
+
+def test_pdf_demo_note_heads_every_page_of_demo_sheets_only(published):
+    for code, *_, demo, _total, _filler in DEPARTMENTS:
+        pages = pdf_text(published / "pdf" / f"{code}.pdf")
+        assert all((DEMO_WORDS in page) is demo for page in pages), code
+
+
+# --- determinism, cache, parallelism, atomicity --------------------------------------------
+
+
+def test_same_notebooks_give_identical_files_in_parallel_and_without_cache(published, tmp_path):
+    """A fresh output folder (no cache), two worker processes: byte-identical publication."""
+    out = make_publication(tmp_path)
+    report = render(out, PROJECT, pdf=True, jobs=2, engine="builtin")
+    assert sorted(report.rendered) == sorted(CODES)
+    assert snapshot(out / "site") == snapshot(published / "site")
+    assert snapshot(out / "pdf") == snapshot(published / "pdf")
+
+
+def test_rebuild_renders_only_what_changed(tmp_path):
+    out = make_publication(tmp_path)
+    first = render(out, PROJECT, pdf=True, engine="builtin")
+    assert sorted(first.rendered) == sorted(CODES)
+    before = snapshot(out / "site") | {f"pdf/{k}": v for k, v in snapshot(out / "pdf").items()}
+
+    again = render(out, PROJECT, pdf=True, engine="builtin")
+    assert again.rendered == []
+    after = snapshot(out / "site") | {f"pdf/{k}": v for k, v in snapshot(out / "pdf").items()}
+    assert after == before
+
+    make_department(out, "05", "Hautes-Alpes", "93", "Provence-Alpes-Côte d'Azur", total="999.9")
+    changed = render(out, PROJECT, pdf=True, engine="builtin")
+    assert changed.rendered == ["05"]
+    assert "Total des exportations : 999.9 millions d'euros" in " ".join(pdf_text(out / "pdf" / "05.pdf"))
+    assert (out / "site" / "04.html").read_bytes() == before["04.html"]
+    # One page and one PDF per department stay in the cache.
+    assert len(list((out / ".cache" / "render" / "pages").iterdir())) == len(CODES)
+    assert len(list((out / ".cache" / "render" / "pdf").iterdir())) == len(CODES)
+
+
+def test_failed_render_leaves_previous_publication_intact(tmp_path):
+    out = make_publication(tmp_path)
+    render(out, PROJECT, pdf=True, engine="builtin")
+    site, pdfs = snapshot(out / "site"), snapshot(out / "pdf")
+
+    make_department(out, "04", "Alpes-de-Haute-Provence", "93", "PACA", total="1.0")  # a good change
+    corrupt = out / "notebooks" / "92.ipynb"
+    corrupt.write_text('{\n "cells": [\n  {"cell_type": "markdown",\n', encoding="utf-8")
+    with pytest.raises(TicomexError) as error:
+        render(out, PROJECT, pdf=True, engine="builtin")
+    message = str(error.value)
+    assert str(corrupt) in message and "line" in message and "could not be rendered" in message
+    assert snapshot(out / "site") == site
+    assert snapshot(out / "pdf") == pdfs
+    assert not list(out.glob(".render-*"))
+
+
+def test_no_pdf_leaves_pdf_folder_alone_and_links_no_pdf(published, tmp_path):
+    out = make_publication(tmp_path)
+    (out / "pdf").mkdir()
+    (out / "pdf" / "ancien.pdf").write_bytes(b"%PDF-1.7 previous")
+    report = render(out, PROJECT, pdf=False, engine="builtin")
+    assert report.pdf is None
+    assert [p.name for p in (out / "pdf").iterdir()] == ["ancien.pdf"]
+    for page in (out / "site").glob("*.html"):
+        assert ".pdf" not in page.read_text(encoding="utf-8")
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+
+def test_missing_notebooks_and_indicators_are_clear_errors(tmp_path):
+    with pytest.raises(TicomexError, match="no executed notebook"):
+        render(tmp_path, PROJECT, engine="builtin")
+    notebook = make_department(tmp_path, "05", "Hautes-Alpes", "93", "PACA")
+    (notebook.parent / "data" / "05" / "indicateurs.json").write_text('{"departement": {"code": "05"}', encoding="utf-8")
+    with pytest.raises(TicomexError, match=r"indicateurs\.json, line 1: not valid JSON"):
+        render(tmp_path, PROJECT, engine="builtin")
+
+
+def test_chart_naming_a_missing_data_file_is_a_clear_error(tmp_path):
+    make_department(tmp_path, "05", "Hautes-Alpes", "93", "PACA")
+    (tmp_path / "notebooks" / "data" / "05" / "pays.csv").unlink()
+    with pytest.raises(TicomexError, match=r"05\.ipynb.*chart 'pays'.*pays\.csv"):
+        render(tmp_path, PROJECT, pdf=False, engine="builtin")
+
+
+def _project_with(tmp_path: Path, edit) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    text = (PROJECT / "_quarto.yml").read_text(encoding="utf-8")
+    css = "src/ticomex/render/assets/ticomex.css"
+    (project / css).parent.mkdir(parents=True)
+    shutil.copyfile(PROJECT / css, project / css)
+    (project / "_quarto.yml").write_text(edit(text), encoding="utf-8")
+    return project
+
+
+def test_options_come_from_quarto_yml(tmp_path):
+    project = _project_with(
+        tmp_path,
+        lambda t: t.replace("papersize: a4", "papersize: a5").replace(
+            "text: Tous les départements", "text: Accueil des fiches"
+        ),
+    )
+    out = tmp_path / "out"
+    make_department(out, "92", "Hauts-de-Seine", "11", "Île-de-France", demo=False)
+    render(out, project, pdf=True, engine="builtin")
+    assert ">Accueil des fiches</a>" in (out / "site" / "92.html").read_text(encoding="utf-8")
+    box = pypdf.PdfReader(out / "pdf" / "92.pdf").pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (420, 595)  # A5
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("  typst:\n", "  typst_off:\n"), r"_quarto\.yml: option `format\.typst` missing"),
+        (lambda t: t.replace("    mainfont: DejaVu Sans\n", ""), r"`format\.typst\.mainfont` missing"),
+        (lambda t: t.replace("/usr/share/fonts/truetype/dejavu", "/nowhere/fonts"), r"font-paths: /nowhere/fonts not found"),
+        (lambda t: t + "\n  bad: [unclosed\n", r"_quarto\.yml, line \d+: not valid YAML"),
+    ],
+)
+def test_bad_quarto_yml_is_a_clear_error(tmp_path, edit, message):
+    project = _project_with(tmp_path, edit)
+    make_department(tmp_path / "out", "92", "Hauts-de-Seine", "11", "Île-de-France")
+    with pytest.raises(TicomexError, match=message):
+        render(tmp_path / "out", project, engine="builtin")
+
+
+def test_quarto_on_path_is_used(tmp_path, monkeypatch):
+    """Plumbing only (quarto is not installable here): a stand-in records its arguments."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "quarto"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'echo "$@" > "$(dirname "$0")/args"\n'
+        'out="$4"; mkdir -p "$out"\n'
+        'for nb in "$2"/*.ipynb; do c=$(basename "$nb" .ipynb); '
+        'echo "<html>$c</html>" > "$out/$c.html"; echo "%PDF $c" > "$out/$c.pdf"; done\n'
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    out = tmp_path / "out"
+    make_department(out, "92", "Hauts-de-Seine", "11", "Île-de-France")
+    report = render(out, PROJECT, pdf=True)
+    assert report.engine == "quarto"
+    args = (bin_dir / "args").read_text().split()
+    assert args[0] == "render" and args[2] == "--output-dir"
+    assert (out / "site" / "92.html").read_text() == "<html>92</html>\n"
+    assert (out / "pdf" / "92.pdf").read_text() == "%PDF 92\n"
+    assert (out / "site" / "index.html").is_file() and (out / "site" / "assets" / "vega.js").is_file()
