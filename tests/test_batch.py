@@ -39,7 +39,7 @@ TEMPLATE_CELLS = [
         "code",
         "import json, sys, warnings\nfrom pathlib import Path\nimport altair as alt\nimport duckdb\n"
         "import pandas as pd\nimport yaml\nfrom IPython.display import Markdown, display\n"
-        "alt.renderers.enable('mimetype')",
+        "alt.renderers.enable('json')  # Altair 6's 'mimetype' output fails nbformat validation",
     ),
     # What a reused kernel would leak: a variable of the previous notebook, sys.path entries,
     # a library warning already shown once.
@@ -117,8 +117,19 @@ def outputs_of(notebook: Path) -> list[str]:
     return texts
 
 
+@pytest.fixture(scope="module", autouse=True)
+def frozen_package(tmp_path_factory):
+    """A copy of the package source for the cache key: other work on src/ticomex while the
+    tests run must not invalidate the notebooks they build."""
+    package = tmp_path_factory.mktemp("paquet") / "ticomex"
+    shutil.copytree(batch.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch, "PACKAGE_DIR", package)
+        yield package
+
+
 @pytest.fixture(scope="module")
-def warm_build(tmp_path_factory):
+def warm_build(tmp_path_factory, frozen_package):
     """One warm execution (a single worker: every notebook in the same kernel)."""
     project = make_project(tmp_path_factory.mktemp("warm"))
     results = run(project, jobs=1)
@@ -314,12 +325,15 @@ def test_interrupted_run_puts_the_previous_data_back(warm_build):
     assert not (out / ".execution").exists()
 
 
-def test_no_op_run_imports_nothing_heavy(warm_build):
+def test_no_op_run_imports_nothing_heavy(warm_build, frozen_package):
     project, _ = warm_build
     code = textwrap.dedent(
         f"""
         import sys
+        from pathlib import Path
+        import ticomex.batch
         from ticomex.batch import execute
+        ticomex.batch.PACKAGE_DIR = Path({str(frozen_package)!r})
         results = execute({str(project['notebook'])!r}, {str(project['params_dir'])!r},
                           {str(project['db'])!r}, {str(project['out'])!r}, only=["05", "92"], progress=False)
         assert [r.status for r in results] == ["cached", "cached"], results

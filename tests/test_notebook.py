@@ -13,7 +13,7 @@ from conftest import PROJECT
 from ticomex.params import write_params
 
 TEMPLATE = PROJECT / "notebooks" / "fiche.ipynb"
-CHART = "application/vnd.vegalite.v6.json"
+CHART = "application/vnd.vegalite.v6+json"
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ def seed_territories(text: str) -> tuple[list[str], bool]:
     names = [
         re.sub(r"^[-\s]+", "", line).strip()
         for line in block.splitlines()
-        if line.strip() and not line.strip().startswith(("\\*", "*"))
+        if line.strip() and not line.strip().startswith(("\\*", "*", "#"))
     ]
     footnote = "comptant moins de 5 communes" in block
     return names, footnote

@@ -11,6 +11,7 @@ published sheets where there is one, and otherwise left for the editor to set.
 from __future__ import annotations
 
 import csv
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def write_params(
 
     if not db.exists():
         raise TicomexError(f"{db}: base absente — lancez d'abord `ticomex data ingest`")
-    table = territoires or DEFAULT_TERRITOIRES_TABLE
+    table = territoires or DEFAULT_TERRITORIES_TABLE
     known = read_territories(table) if table.exists() else None
     if territoires is not None and known is None:
         raise TicomexError(f"{territoires}: fichier absent")
@@ -105,6 +106,7 @@ def write_params(
             names = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("territoires", [])
         else:
             names = []
+            print(f"{path}: pas de table des Territoires d'industrie, liste vide", file=sys.stderr)
         dep = {"code": code, "nom": nom, "region": region, "region_nom": region_nom}
         path.write_text(dump(department_params(dep, names)), encoding="utf-8")
         written.append(path)

@@ -17,7 +17,7 @@ import yaml
 from ticomex import indicators
 from ticomex.errors import TicomexError
 
-CHART_MIMETYPE = "application/vnd.vegalite.v6.json"
+CHART_MIMETYPE = "application/vnd.vegalite.v6+json"  # a JSON mimetype: nbformat validates it as an object, not text
 
 
 @dataclass

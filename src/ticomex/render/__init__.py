@@ -12,7 +12,6 @@ re-renders only the departments whose inputs changed.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -25,19 +24,16 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from ticomex.errors import TicomexError
+from ticomex.render.cache import CACHE_DIR, CachedOutputs, cached_outputs, fingerprint, prune, write_atomic
 from ticomex.render.config import CONFIG_FILE, SiteConfig, load_config
 from ticomex.render.notebook import Department, read_department
 
 __all__ = ["RenderReport", "render"]
 
-PACKAGE_DIR = Path(__file__).parent
-CACHE_DIR = Path(".cache") / "render"
 NOTEBOOKS_DIR = "notebooks"
 SITE_DIR = "site"
 PDF_DIR = "pdf"
 ENGINES = ("quarto", "builtin")
-# Libraries whose upgrade may change the pages or PDFs: part of every cache key.
-RENDERING_LIBRARIES = ("mistune", "jinja2", "pypandoc-binary", "typst", "vl-convert-python")
 
 
 @dataclass
@@ -146,54 +142,12 @@ def _render_with_quarto(
 # --- built-in renderer -------------------------------------------------------------------
 
 
-def _fingerprint(config: SiteConfig) -> str:
-    """Everything besides a department's own files that shapes its page and PDF."""
-    digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(f"{path.relative_to(PACKAGE_DIR)}\n".encode())
-            digest.update(path.read_bytes())
-    digest.update(config.text.encode())
-    digest.update(_demo_note().encode())
-    for library in RENDERING_LIBRARIES:
-        digest.update(f"{library} {version(library)}\n".encode())
-    return digest.hexdigest()
-
-
-def _inputs_digest(department: Department) -> str:
-    digest = hashlib.sha256(department.notebook.read_bytes())
-    for path in sorted(department.data_dir.rglob("*")):
-        if path.is_file():
-            digest.update(f"\n{path.relative_to(department.data_dir)}\n".encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class _Outputs:
-    """Where one department's page and PDF are kept in the cache."""
-
-    html: Path
-    pdf: Path
-
-
-def _cached_outputs(department: Department, fingerprint: str, cache: Path, pdf: bool) -> _Outputs:
-    inputs = _inputs_digest(department)
-    # The page links the PDF only when PDFs are published: that choice is part of its key.
-    html_key = hashlib.sha256(f"{fingerprint} {inputs} html pdf-link={pdf}".encode()).hexdigest()
-    pdf_key = hashlib.sha256(f"{fingerprint} {inputs} pdf".encode()).hexdigest()
-    return _Outputs(
-        html=cache / "pages" / f"{department.code}.{html_key[:32]}.html",
-        pdf=cache / "pdf" / f"{department.code}.{pdf_key[:32]}.pdf",
-    )
-
-
 @dataclass(frozen=True)
 class _Task:
     """Departments of one region rendered by one worker: they share the region's charts."""
 
     departments: tuple[Department, ...]
-    outputs: tuple[_Outputs, ...]
+    outputs: tuple[CachedOutputs, ...]
     pdf: bool
     config: SiteConfig
     demo_note: str
@@ -204,7 +158,7 @@ def _render_task(task: _Task) -> list[tuple[str, str | None]]:
     """Render and cache each department of the task: (code, error or None) for each."""
     from ticomex.render.html import department_page
     from ticomex.render.notebook import read_blocks
-    from ticomex.render.pdf import ChartImages, _write_atomic, department_pdf
+    from ticomex.render.pdf import ChartImages, department_pdf
 
     images = ChartImages(task.cache, task.config) if task.pdf else None
     results = []
@@ -213,10 +167,10 @@ def _render_task(task: _Task) -> list[tuple[str, str | None]]:
             blocks = read_blocks(department.notebook)
             if not outputs.html.exists():
                 page = department_page(department, blocks, task.config, task.demo_note, task.pdf)
-                _write_atomic(outputs.html, page.encode("utf-8"))
+                write_atomic(outputs.html, page.encode("utf-8"))
             if images and not outputs.pdf.exists():
                 document = department_pdf(department, blocks, task.config, task.demo_note, images)
-                _write_atomic(outputs.pdf, document)
+                write_atomic(outputs.pdf, document)
             results.append((department.code, None))
         except TicomexError as err:
             results.append((department.code, str(err)))
@@ -228,13 +182,11 @@ def _render_task(task: _Task) -> list[tuple[str, str | None]]:
 def _render_builtin(
     departments: list[Department], config: SiteConfig, cache: Path, staging: Path, pdf: bool, jobs: int
 ) -> list[str]:
-    fingerprint = _fingerprint(config)
+    key = fingerprint(config, _demo_note())
     for folder in ("pages", "pdf"):
         (cache / folder).mkdir(parents=True, exist_ok=True)
-    outputs = {d.code: _cached_outputs(d, fingerprint, cache, pdf) for d in departments}
-    stale = [
-        d for d in departments if not outputs[d.code].html.exists() or (pdf and not outputs[d.code].pdf.exists())
-    ]
+    outputs = {d.code: cached_outputs(d, key, cache, pdf) for d in departments}
+    stale = [d for d in departments if outputs[d.code].missing(pdf)]
     if stale:
         _run_tasks(_tasks(stale, outputs, config, cache, pdf), len(stale), jobs)
 
@@ -246,7 +198,7 @@ def _render_builtin(
         shutil.copyfile(kept.html, staging / SITE_DIR / f"{department.code}.html")
         if pdf:
             shutil.copyfile(kept.pdf, staging / PDF_DIR / f"{department.code}.pdf")
-    _prune_cache(cache, outputs, pdf)
+    prune(cache, list(outputs.values()), pdf)
     return [d.code for d in stale]
 
 
@@ -289,16 +241,6 @@ def _run_tasks(tasks: list[_Task], total: int, jobs: int) -> None:
         )
 
 
-def _prune_cache(cache: Path, outputs: dict[str, _Outputs], pdf: bool) -> None:
-    """Keep one page and one PDF per department: the current ones."""
-    keep = {o.html for o in outputs.values()} | {o.pdf for o in outputs.values()}
-    folders = ["pages", "pdf"] if pdf else ["pages"]
-    for folder in folders:
-        for path in (cache / folder).iterdir():
-            if path not in keep:
-                path.unlink(missing_ok=True)
-
-
 # --- shared by both engines --------------------------------------------------------------
 
 
@@ -308,11 +250,9 @@ def _vega_bundle(cache: Path) -> Path:
     if not path.exists():
         import vl_convert
 
-        from ticomex.render.pdf import _write_atomic
-
         cache.mkdir(parents=True, exist_ok=True)
         # The default snippet sets window.vegaEmbed, window.vega and window.vegaLite.
-        _write_atomic(path, vl_convert.javascript_bundle().encode("utf-8"))
+        write_atomic(path, vl_convert.javascript_bundle().encode("utf-8"))
     return path
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from importlib.metadata import version
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from ticomex.errors import TicomexError
+from ticomex.render.cache import write_atomic
 from ticomex.render.config import SiteConfig
 from ticomex.render.html import sheet_title
 from ticomex.render.notebook import Block, Chart, Department
@@ -60,7 +60,7 @@ class ChartImages:
             svg = path.read_text(encoding="utf-8")
         else:
             svg = self._convert(chart, department)
-            _write_atomic(path, svg.encode("utf-8"))
+            write_atomic(path, svg.encode("utf-8"))
         match = _SVG_WIDTH.search(svg)
         if not match:
             raise TicomexError(f"{department.notebook}: chart {chart.nom!r} gave an SVG without width")
@@ -80,13 +80,6 @@ class ChartImages:
             raise TicomexError(
                 f"{department.notebook}: chart {chart.nom!r} could not be drawn: {err}"
             ) from None
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write beside, then rename: parallel workers never read half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def sheet_markdown(
