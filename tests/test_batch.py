@@ -206,8 +206,8 @@ def test_warm_kernels_write_the_same_bytes_as_fresh_kernels(warm_build, tmp_path
 def test_nothing_changed_executes_nothing(warm_build):
     project, _ = warm_build
     before = tree_bytes(project["out"] / "notebooks")
-    results = run(project)
-    assert {code: r.status for code, r in results.items()} == {"05": CACHED, "92": CACHED, "9A": FAILED}
+    results = run(project, only=["05", "92"])
+    assert {code: r.status for code, r in results.items()} == {"05": CACHED, "92": CACHED}
     assert tree_bytes(project["out"] / "notebooks") == before
 
 
@@ -304,11 +304,11 @@ def test_one_changed_params_file_re_executes_that_department_only(warm_build):
     out = project["out"]
     other = (out / "notebooks/92.ipynb").read_bytes()
     with _edited(project["params_dir"] / "05.yaml", lambda b: b.replace("Département 05".encode(), b"Hautes-Alpes")):
-        results = run(project)
-        assert [results[c].status for c in CODES] == [EXECUTED, CACHED, FAILED]
+        results = run(project, only=["05", "92"])
+        assert {code: r.status for code, r in results.items()} == {"05": EXECUTED, "92": CACHED}
         assert outputs_of(out / "notebooks/05.ipynb")[-2] == "## Hautes-Alpes : 30 €"
     assert (out / "notebooks/92.ipynb").read_bytes() == other
-    assert run(project)["05"].status == EXECUTED  # the params file changed back
+    assert run(project, only=["05"])["05"].status == EXECUTED  # the params file changed back
 
 
 def test_interrupted_run_puts_the_previous_data_back(warm_build):

@@ -31,7 +31,7 @@ FRENCH_LABEL = "1\u00a0000\u00a0000,0"
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+    def log_message(self, format, *args):
         pass
 
 
@@ -82,6 +82,7 @@ def open_page(url: str, workdir: Path) -> tuple[str, list[str], list[str]]:
             f"--log-net-log={net_log}",
             url,
         ],
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,
@@ -96,9 +97,12 @@ def open_page(url: str, workdir: Path) -> tuple[str, list[str], list[str]]:
         params = event.get("params", {})
         # The page's own requests carry its site in their isolation key; Chromium's
         # background requests (updates, accounts) do not, and cannot resolve anyway.
-        if event_types.get(event["type"]) == "URL_REQUEST_START_JOB" and "url" in params:
-            if page_site in params.get("network_isolation_key", ""):
-                requested.append(params["url"])
+        if (
+            event_types.get(event["type"]) == "URL_REQUEST_START_JOB"
+            and "url" in params
+            and page_site in params.get("network_isolation_key", "")
+        ):
+            requested.append(params["url"])
     return result.stdout, console, requested
 
 
@@ -164,7 +168,9 @@ def test_index_filter_hides_what_does_not_match(served, tmp_path):
         " setTimeout(function () { var box = document.getElementById('filtre');"
         " box.value = 'île'; box.dispatchEvent(new Event('input')); }, 0); });</script></body>"
     )
-    (out / "site" / "index-filtre.html").write_text(index.replace("</body>", typing), encoding="utf-8")
+    (out / "site" / "index-filtre.html").write_text(
+        index.replace("</body>", typing), encoding="utf-8"
+    )
     dom, console, requested = open_page(f"{base}/site/index-filtre.html", tmp_path)
     hidden = ChartContainers(dom).hidden
     items = {key: value for key, value in hidden.items() if not key.startswith("section#")}
@@ -188,6 +194,6 @@ def test_harness_sees_console_errors_and_outside_requests(served, tmp_path):
         '<script>console.error("canary");</script></body></html>',
         encoding="utf-8",
     )
-    dom, console, requested = open_page(f"{base}/canary.html", tmp_path)
+    _dom, console, requested = open_page(f"{base}/canary.html", tmp_path)
     assert len(console) == 1 and '"canary"' in console[0]
     assert "http://example.invalid/logo.png" in requested

@@ -60,7 +60,6 @@ def test_sheet_executes(tmp_path, demo_db, params_dir, code):
     assert names == ["pays", "activites", "flux_export", "flux_export_region", "flux_export_france",
                      "flux_import", "flux_import_region", "flux_import_france"]
     text = "\n".join(o["data"]["text/markdown"] for o in outputs(nb, "text/markdown"))
-    assert "Données de démonstration" in text
     assert "Total des exportations : " in text and "France entière" in text
     data = tmp_path / "data" / code
     facts = json.loads((data / "indicateurs.json").read_text(encoding="utf-8"))

@@ -44,7 +44,9 @@ def published(tmp_path_factory) -> Path:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 class Elements(HTMLParser):
@@ -105,12 +107,22 @@ def test_page_shows_content_in_order_and_no_code(published):
     text = Elements(html).visible_text()
     for marker in (CODE_MARKER, STREAM_MARKER, HTML_OUTPUT_MARKER, "show_chart", "departement ="):
         assert marker not in html
-    wanted = ["GOUVERNEMENT", *headings("Hautes-Alpes"), *total_lines("314.9", "Provence-Alpes-Côte d'Azur")]
+    wanted = [
+        "GOUVERNEMENT",
+        *headings("Hautes-Alpes"),
+        *total_lines("314.9", "Provence-Alpes-Côte d'Azur"),
+    ]
     positions = [text.find(piece) for piece in wanted]
     assert -1 not in positions, [w for w, p in zip(wanted, positions) if p == -1]
     # The sheet's sections in order, the total lines after the exports heading.
-    assert [text.find(h) for h in headings("Hautes-Alpes")] == sorted(text.find(h) for h in headings("Hautes-Alpes"))
-    assert text.find("Exportations") < text.find("Total des exportations") < text.find("Informations pratiques")
+    assert [text.find(h) for h in headings("Hautes-Alpes")] == sorted(
+        text.find(h) for h in headings("Hautes-Alpes")
+    )
+    assert (
+        text.find("Exportations")
+        < text.find("Total des exportations")
+        < text.find("Informations pratiques")
+    )
     assert "La catégorie « autres » comprend l’ensemble des biens – et des pays." in text
 
 
@@ -120,13 +132,21 @@ def test_page_embeds_each_chart_with_its_spec_and_data_link(published):
     containers = [attrs for tag, attrs in tags if tag == "div" and "vega" in attrs.get("class", "")]
     assert len(containers) == 1
     spec_id = containers[0]["data-spec"]
-    spec_text = re.search(rf'<script type="application/json" id="{spec_id}">(.*?)</script>', html, re.S).group(1)
+    spec_text = re.search(
+        rf'<script type="application/json" id="{spec_id}">(.*?)</script>', html, re.DOTALL
+    ).group(1)
     spec = json.loads(spec_text)
     assert spec == json.loads(json.dumps(chart_spec()))  # the notebook's spec, locale included
-    links = [attrs["href"] for tag, attrs in tags if tag == "a" and attrs.get("href", "").startswith("data/")]
+    links = [
+        attrs["href"]
+        for tag, attrs in tags
+        if tag == "a" and attrs.get("href", "").startswith("data/")
+    ]
     assert links == ["data/05/pays.csv"]
     assert (published / "site" / links[0]).is_file()
-    assert ["../pdf/05.pdf"] == [a["href"] for t, a in tags if t == "a" and a.get("href", "").endswith(".pdf")]
+    assert ["../pdf/05.pdf"] == [
+        a["href"] for t, a in tags if t == "a" and a.get("href", "").endswith(".pdf")
+    ]
 
 
 def test_demo_note_on_every_demo_page_and_the_index(published):
@@ -140,7 +160,9 @@ def test_demo_note_on_every_demo_page_and_the_index(published):
 
 def test_index_groups_departments_by_region_with_pages_pdfs_and_filter(published):
     html = (published / "site" / "index.html").read_text(encoding="utf-8")
-    sections = re.findall(r'<section class="region">\s*<h2>(.*?)</h2>(.*?)</section>', html, re.S)
+    sections = re.findall(
+        r'<section class="region">\s*<h2>(.*?)</h2>(.*?)</section>', html, re.DOTALL
+    )
     # Regions by name, accents ignored (Î sorts as I); departments by code.
     assert [name for name, _ in sections] == ["Île-de-France", "Provence-Alpes-Côte d&#39;Azur"]
     hrefs = [re.findall(r'href="([^"]+)"', body) for _, body in sections]
@@ -149,8 +171,15 @@ def test_index_groups_departments_by_region_with_pages_pdfs_and_filter(published
         ["04.html", "../pdf/04.pdf", "05.html", "../pdf/05.pdf"],
     ]
     tags = Elements(html).tags
-    assert ("input", {"type": "search", "id": "filtre", "autocomplete": "off",
-                      "placeholder": "ex. Hautes-Alpes, 05, Bretagne"}) in tags
+    assert (
+        "input",
+        {
+            "type": "search",
+            "id": "filtre",
+            "autocomplete": "off",
+            "placeholder": "ex. Hautes-Alpes, 05, Bretagne",
+        },
+    ) in tags
     assert 'data-filtre="05 hautes-alpes provence-alpes-cote d&#39;azur"' in html
     script = (published / "site" / "assets" / "ticomex.js").read_text(encoding="utf-8")
     assert 'getElementById("filtre")' in script
@@ -158,8 +187,10 @@ def test_index_groups_departments_by_region_with_pages_pdfs_and_filter(published
 
 # URLs that make a browser fetch something: any scheme but mailto/tel/data, or `//host`.
 EXTERNAL = r"""(?:[a-zA-Z][a-zA-Z0-9+.-]*:(?<!mailto:)(?<!data:)(?<!tel:)|//)"""
-ATTRIBUTE_URL = re.compile(rf"""\b(?:src|href|srcset|action|poster)\s*=\s*["']?\s*{EXTERNAL}""", re.I)
-CSS_URL = re.compile(rf"""(?:url\(\s*["']?\s*|@import\s+["']){EXTERNAL}""", re.I)
+ATTRIBUTE_URL = re.compile(
+    rf"""\b(?:src|href|srcset|action|poster)\s*=\s*["']?\s*{EXTERNAL}""", re.IGNORECASE
+)
+CSS_URL = re.compile(rf"""(?:url\(\s*["']?\s*|@import\s+["']){EXTERNAL}""", re.IGNORECASE)
 
 
 def test_no_external_url_in_any_src_href_or_css(published):
@@ -181,11 +212,41 @@ def test_no_external_url_in_any_src_href_or_css(published):
     assert f'href="{MAILTO}"' in html
 
 
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        (
+            "[Dossier de presse](https://www.example.org/dossier)",
+            'Dossier de presse (<span class="adresse-externe">https://www.example.org/dossier</span>)',
+        ),
+        ("<https://anct.gouv.fr/a>", '<span class="adresse-externe">https://anct.gouv.fr/a</span>'),
+        (
+            "[lien](//cdn.example.org/x)",
+            'lien (<span class="adresse-externe">//cdn.example.org/x</span>)',
+        ),
+        ("![logo](http://example.org/logo.png)", '<span class="image-externe">logo</span>'),
+        ("[écrire](mailto:a@b.fr)", '<a href="mailto:a@b.fr">écrire</a>'),
+        ("[Portraits](#)", '<a href="#">Portraits</a>'),
+        ("[données](data/05/pays.csv)", '<a href="data/05/pays.csv">données</a>'),
+    ],
+)
+def test_outside_addresses_are_shown_as_text(markdown, expected):
+    from ticomex.render.html import markdown_to_html
+
+    assert markdown_to_html(markdown) == f"<p>{expected}</p>\n"
+
+
 def test_raw_html_reaching_outside_is_refused(tmp_path):
     notebook = make_department(tmp_path, "05", "Hautes-Alpes", "93", "PACA")
     nb = json.loads(notebook.read_text(encoding="utf-8"))
-    nb["cells"].append({"cell_type": "markdown", "id": "x", "metadata": {},
-                        "source": '<img src="https://example.org/logo.png">'})
+    nb["cells"].append(
+        {
+            "cell_type": "markdown",
+            "id": "x",
+            "metadata": {},
+            "source": '<img src="https://example.org/logo.png">',
+        }
+    )
     notebook.write_text(json.dumps(nb), encoding="utf-8")
     with pytest.raises(TicomexError, match=r"05\.ipynb.*https://example\.org/logo\.png.*offline"):
         render(tmp_path, PROJECT, pdf=False, engine="builtin")
@@ -201,7 +262,10 @@ def test_pdf_is_a4_with_total_lines_sections_and_french_text(published):
     assert len(reader.pages) >= 2  # the filler makes the sheet run over a page
     for page in reader.pages:
         width, height = float(page.mediabox.width), float(page.mediabox.height)
-        assert (round(width, 1), round(height, 1)) == (round(A4_POINTS[0], 1), round(A4_POINTS[1], 1))
+        assert (round(width, 1), round(height, 1)) == (
+            round(A4_POINTS[0], 1),
+            round(A4_POINTS[1], 1),
+        )
     text = " ".join(pdf_text(path))
     for line in total_lines("314.9", "Provence-Alpes-Côte d'Azur"):
         assert line in text
@@ -235,10 +299,13 @@ def test_pdf_fonts_are_embedded_dejavu(published):
             for key in fonts:
                 font = fonts[key].get_object()
                 names.add(str(font["/BaseFont"]).split("+")[-1])
-                descriptor = (font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font)[
-                    "/FontDescriptor"
-                ].get_object()
-                assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), (code, key)
+                descriptor = (
+                    font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+                )["/FontDescriptor"].get_object()
+                assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), (
+                    code,
+                    key,
+                )
         assert names and all(name.startswith("DejaVuSans") for name in names), names
 
 
@@ -274,7 +341,9 @@ def test_rebuild_renders_only_what_changed(tmp_path):
     make_department(out, "05", "Hautes-Alpes", "93", "Provence-Alpes-Côte d'Azur", total="999.9")
     changed = render(out, PROJECT, pdf=True, engine="builtin")
     assert changed.rendered == ["05"]
-    assert "Total des exportations : 999.9 millions d'euros" in " ".join(pdf_text(out / "pdf" / "05.pdf"))
+    assert "Total des exportations : 999.9 millions d'euros" in " ".join(
+        pdf_text(out / "pdf" / "05.pdf")
+    )
     assert (out / "site" / "04.html").read_bytes() == before["04.html"]
     # One page and one PDF per department stay in the cache.
     assert len(list((out / ".cache" / "render" / "pages").iterdir())) == len(CODES)
@@ -286,7 +355,9 @@ def test_failed_render_leaves_previous_publication_intact(tmp_path):
     render(out, PROJECT, pdf=True, engine="builtin")
     site, pdfs = snapshot(out / "site"), snapshot(out / "pdf")
 
-    make_department(out, "04", "Alpes-de-Haute-Provence", "93", "PACA", total="1.0")  # a good change
+    make_department(
+        out, "04", "Alpes-de-Haute-Provence", "93", "PACA", total="1.0"
+    )  # a good change
     corrupt = out / "notebooks" / "92.ipynb"
     corrupt.write_text('{\n "cells": [\n  {"cell_type": "markdown",\n', encoding="utf-8")
     with pytest.raises(TicomexError) as error:
@@ -316,7 +387,9 @@ def test_missing_notebooks_and_indicators_are_clear_errors(tmp_path):
     with pytest.raises(TicomexError, match="no executed notebook"):
         render(tmp_path, PROJECT, engine="builtin")
     notebook = make_department(tmp_path, "05", "Hautes-Alpes", "93", "PACA")
-    (notebook.parent / "data" / "05" / "indicateurs.json").write_text('{"departement": {"code": "05"}', encoding="utf-8")
+    (notebook.parent / "data" / "05" / "indicateurs.json").write_text(
+        '{"departement": {"code": "05"}', encoding="utf-8"
+    )
     with pytest.raises(TicomexError, match=r"indicateurs\.json, line 1: not valid JSON"):
         render(tmp_path, PROJECT, engine="builtin")
 
@@ -357,9 +430,18 @@ def test_options_come_from_quarto_yml(tmp_path):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda t: t.replace("  typst:\n", "  typst_off:\n"), r"_quarto\.yml: option `format\.typst` missing"),
-        (lambda t: t.replace("    mainfont: DejaVu Sans\n", ""), r"`format\.typst\.mainfont` missing"),
-        (lambda t: t.replace("/usr/share/fonts/truetype/dejavu", "/nowhere/fonts"), r"font-paths: /nowhere/fonts not found"),
+        (
+            lambda t: t.replace("  typst:\n", "  typst_off:\n"),
+            r"_quarto\.yml: option `format\.typst` missing",
+        ),
+        (
+            lambda t: t.replace("    mainfont: DejaVu Sans\n", ""),
+            r"`format\.typst\.mainfont` missing",
+        ),
+        (
+            lambda t: t.replace("/usr/share/fonts/truetype/dejavu", "/nowhere/fonts"),
+            r"font-paths: /nowhere/fonts not found",
+        ),
         (lambda t: t + "\n  bad: [unclosed\n", r"_quarto\.yml, line \d+: not valid YAML"),
     ],
 )
@@ -392,4 +474,6 @@ def test_quarto_on_path_is_used(tmp_path, monkeypatch):
     assert args[0] == "render" and args[2] == "--output-dir"
     assert (out / "site" / "92.html").read_text() == "<html>92</html>\n"
     assert (out / "pdf" / "92.pdf").read_text() == "%PDF 92\n"
-    assert (out / "site" / "index.html").is_file() and (out / "site" / "assets" / "vega.js").is_file()
+    assert (out / "site" / "index.html").is_file() and (
+        out / "site" / "assets" / "vega.js"
+    ).is_file()

@@ -15,8 +15,9 @@ import nbformat
 import pandas as pd
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from ticomex.conventions import CHART_MIMETYPE
+
 PROJECT = Path(__file__).resolve().parents[1]
-CHART_MIMETYPE = "application/vnd.vegalite.v6.json"
 
 # Markers that must never reach a page or a PDF.
 CODE_MARKER = "SECRET_CODE_MARKER"
@@ -27,7 +28,10 @@ HTML_OUTPUT_MARKER = "HTML_OUTPUT_MARKER"
 # comma as decimal mark, a no-break space between thousands.
 TEST_LOCALE = {"decimal": ",", "thousands": "\u00a0", "grouping": [3], "currency": ["", " €"]}
 PAYS = pd.DataFrame(
-    {"pays": ["Italie", "États-Unis", "Côte d'Ivoire"], "exportations_eur": [1_200_000, 800_000, 150_000]}
+    {
+        "pays": ["Italie", "États-Unis", "Côte d'Ivoire"],
+        "exportations_eur": [1_200_000, 800_000, 150_000],
+    }
 )
 OUTSIDE_URL = "https://anct.gouv.fr/actualites"
 MAILTO = "mailto:territoires-industrie@anct.gouv.fr"
@@ -71,21 +75,19 @@ def chart_spec() -> dict:
 
 def _markdown_output(text: str, kind: str = "display_data") -> dict:
     if kind == "execute_result":
-        return new_output(kind, data={"text/markdown": text, "text/plain": "<Markdown>"}, execution_count=1)
+        return new_output(
+            kind, data={"text/markdown": text, "text/plain": "<Markdown>"}, execution_count=1
+        )
     return new_output(kind, data={"text/markdown": text, "text/plain": "<Markdown>"})
 
 
 def _chart_cell(spec: dict, nom: str, donnees: list[str]) -> nbformat.NotebookNode:
-    # Built from a dict: nbformat's schema only accepts JSON objects for `+json`
-    # mimetypes, while Altair and the notebook use `application/vnd.vegalite.v6.json`.
     cell = new_code_cell(f"show_chart(chart, {nom!r})")
     cell.outputs = [
-        nbformat.from_dict(
-            {
-                "output_type": "display_data",
-                "data": {CHART_MIMETYPE: spec, "text/plain": f"<graphique {nom}>"},
-                "metadata": {"ticomex": {"nom": nom, "donnees": donnees}},
-            }
+        new_output(
+            "display_data",
+            data={CHART_MIMETYPE: spec, "text/plain": f"<graphique {nom}>"},
+            metadata={"ticomex": {"nom": nom, "donnees": donnees}},
         )
     ]
     return cell
@@ -112,7 +114,9 @@ def make_department(
         "annee": 2024,
         "donnees": "demo" if demo else "officielles",
     }
-    (data / "indicateurs.json").write_text(json.dumps(facts, ensure_ascii=False, indent=2), encoding="utf-8")
+    (data / "indicateurs.json").write_text(
+        json.dumps(facts, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     PAYS.to_csv(data / "pays.csv", index=False)
 
     title, department_heading, balance, partners, exports, practical, further = headings(nom)
@@ -126,7 +130,9 @@ def make_department(
     stream_cell = new_code_cell(f"print({STREAM_MARKER!r})")
     stream_cell.outputs = [
         new_output("stream", name="stdout", text=f"{STREAM_MARKER}\n"),
-        new_output("display_data", data={"text/html": f"<b>{HTML_OUTPUT_MARKER}</b>", "text/plain": "x"}),
+        new_output(
+            "display_data", data={"text/html": f"<b>{HTML_OUTPUT_MARKER}</b>", "text/plain": "x"}
+        ),
     ]
     title_cell = new_code_cell(f'md("# {title}")')
     title_cell.outputs = [_markdown_output(f"# {title}\n\n## {department_heading}")]
@@ -135,13 +141,17 @@ def make_department(
         _markdown_output(f"**{total_line}**\n\n{region_line}\n\n{national_line}", "execute_result")
     ]
     nb.cells = [
-        new_code_cell(f"departement = {code!r}\n{CODE_MARKER} = 1", metadata={"tags": ["parameters"]}),
+        new_code_cell(
+            f"departement = {code!r}\n{CODE_MARKER} = 1", metadata={"tags": ["parameters"]}
+        ),
         new_markdown_cell("**GOUVERNEMENT**\n\n*Liberté  \nÉgalité  \nFraternité*"),
         title_cell,
         stream_cell,
         new_markdown_cell(f"## {balance}\n\n### {partners}\n\n{filler}"),
         _chart_cell(chart_spec(), "pays", ["pays.csv"]),
-        new_markdown_cell(f"## {exports}\n\nLa catégorie « autres » comprend l’ensemble des biens – et des pays."),
+        new_markdown_cell(
+            f"## {exports}\n\nLa catégorie « autres » comprend l’ensemble des biens – et des pays."
+        ),
         totals_cell,
         new_markdown_cell(
             f"## {practical}\n\n- [Portraits socio-économiques des Territoires d'Industrie](#)\n\n"
@@ -167,15 +177,23 @@ DEPARTMENTS = [
 def make_publication(out: Path) -> Path:
     for code, nom, region_code, region_nom, demo, total, filler in DEPARTMENTS:
         make_department(
-            out, code, nom, region_code, region_nom, demo=demo, total=total, filler_paragraphs=filler
+            out,
+            code,
+            nom,
+            region_code,
+            region_nom,
+            demo=demo,
+            total=total,
+            filler_paragraphs=filler,
         )
     return out
 
 
 def test_fixture_notebook_reads_back(tmp_path):
-    """The fixture is a notebook nbformat reads, with the chart spec as a JSON object."""
+    """The fixture is a valid notebook, with the chart spec as a JSON object."""
     path = make_department(tmp_path, "05", "Hautes-Alpes", "93", "PACA")
     nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     charts = [o for o in outputs if CHART_MIMETYPE in o.get("data", {})]
     assert len(charts) == 1

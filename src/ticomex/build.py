@@ -76,5 +76,6 @@ def build(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         fresh_kernels=args.fresh_kernels,
     )
-    render(out=Path(args.out), project=Path("."), pdf=not args.no_pdf, jobs=args.jobs)
+    report = render(out=Path(args.out), project=Path("."), pdf=not args.no_pdf, jobs=args.jobs)
+    print(report.text(), file=sys.stderr)
     return print_summary(results)

@@ -95,7 +95,8 @@ def cmd_execute(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     from ticomex.render import render
 
-    render(out=Path(args.out), project=Path("."), pdf=not args.no_pdf, jobs=args.jobs)
+    report = render(out=Path(args.out), project=Path("."), pdf=not args.no_pdf, jobs=args.jobs)
+    print(report.text())
     return 0
 
 

@@ -15,9 +15,9 @@ import pandas as pd
 import yaml
 
 from ticomex import indicators
+from ticomex.conventions import CHART_MIMETYPE, METADATA_KEY
 from ticomex.errors import TicomexError
 
-CHART_MIMETYPE = "application/vnd.vegalite.v6+json"  # a JSON mimetype: nbformat validates it as an object, not text
 
 
 @dataclass
@@ -106,7 +106,7 @@ def show_chart(chart, nom: str, donnees: list[str] | None = None):
     display(
         {CHART_MIMETYPE: chart.to_dict(), "text/plain": f"<graphique {nom}>"},
         raw=True,
-        metadata={"ticomex": {"nom": nom, "donnees": list(donnees or [])}},
+        metadata={METADATA_KEY: {"nom": nom, "donnees": list(donnees or [])}},
     )
 
 

@@ -113,10 +113,13 @@ _PREPARE_KERNEL = textwrap.dedent(
 
                 if hasattr(duckdb, "set_default_connection"):
                     duckdb.set_default_connection(duckdb.connect(":memory:"))
-            gc.collect()
 
         state.reset = reset
         sys.modules[state.__name__] = state
+        # The imported modules stay for the kernel's life: keeping them out of the collector
+        # makes the collection ip.reset() does take 1 ms instead of 50.
+        gc.collect()
+        gc.freeze()
 
     _ticomex_prepare(MODULES)
     """

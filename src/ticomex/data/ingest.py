@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,14 +160,14 @@ def _load_labels(con: duckdb.DuckDBPyConnection, release: Release) -> _Codes:
         pd.DataFrame([(d.code, d.nom, d.region, d.region_nom) for d in departements],
                      columns=["code", "nom", "region", "region_nom"]),
     )
-    con.execute("CREATE TEMP TABLE departements_fichier AS SELECT * FROM departements_lus")
+    con.execute("CREATE TABLE departements_fichier AS SELECT * FROM departements_lus")
     con.unregister("departements_lus")
     for kind, labels in labelled.items():
         frame = pd.DataFrame(
             [(l.code, l.libelle, l.debut, l.fin) for l in labels], columns=["code", "libelle", "debut", "fin"]
         ).astype({"code": "string", "libelle": "string", "debut": "int64", "fin": "int64"})
         con.register("libelles_lus", frame)
-        con.execute(f"CREATE TEMP TABLE etiquettes_{kind} AS SELECT * FROM libelles_lus")
+        con.execute(f"CREATE TABLE etiquettes_{kind} AS SELECT * FROM libelles_lus")
         con.unregister("libelles_lus")
     return _Codes(
         region_of={d.code: d.region for d in departements},
@@ -190,48 +191,53 @@ def _read_lines(con: duckdb.DuckDBPyConnection, k: int, path: Path) -> None:
     )
     source = _sql_text(str(path))
     try:
-        con.execute(f"CREATE TEMP TABLE brut_{k} AS SELECT texte FROM read_csv({source}, {options})")
+        con.execute(f"CREATE TABLE brut_{k} AS SELECT texte FROM read_csv({source}, {options})")
     except duckdb.InvalidInputException as err:
         if "unicode" not in str(err).lower():
             raise IngestError(f"{path.name}: cannot be read as text lines: {str(err).splitlines()[0]}") from None
         # Not UTF-8: every byte is a valid latin-1 character, so the lines still load and
         # their non-ASCII codes are reported as unknown codes.
         con.execute(
-            f"CREATE TEMP TABLE brut_{k} AS SELECT texte FROM read_csv({source}, {options}, encoding='latin-1')"
+            f"CREATE TABLE brut_{k} AS SELECT texte FROM read_csv({source}, {options}, encoding='latin-1')"
         )
 
 
-def _parse(con: duckdb.DuckDBPyConnection, k: int, flux: str) -> None:
-    """Table champs_k: line number, field count, typed fields (NULL when malformed), format flag."""
-    con.execute(
-        f"""
-        CREATE TEMP TABLE champs_{k} AS
-        SELECT *, (nb_champs = 10 AND flux = '{flux}' AND trimestre IS NOT NULL AND annee IS NOT NULL
-                   AND valeur IS NOT NULL AND masse IS NOT NULL) AS forme_ok
-        FROM (
-            SELECT ligne, len(f) AS nb_champs,
+HELPER_COLUMNS = ("fichier", "ligne", "nb_champs", "forme_ok")  # dropped once the lines are checked
+
+
+def _parse_into_commerce(con: duckdb.DuckDBPyConnection, release: Release) -> None:
+    """sortie.commerce from every line of every file: typed fields (NULL when malformed) plus the
+    file, line number, field count and a format flag used by the checks, then dropped.
+
+    Written straight into the output file: one pass, compressed once."""
+    branches = []
+    for k, data_file in enumerate(release.data_files):
+        branches.append(
+            f"""SELECT {k} AS fichier, '{data_file.flux}' AS flux_du_fichier, ligne, len(f) AS nb_champs,
                    f[1] AS flux,
                    CASE WHEN f[2] IN ('1', '2', '3', '4') THEN f[2]::TINYINT END AS trimestre,
                    CASE WHEN regexp_full_match(f[3], '[0-9]{{4}}') THEN f[3]::SMALLINT END AS annee,
                    f[4] AS departement, f[5] AS region, f[6] AS a129, f[7] AS cpf4, f[8] AS pays,
                    CASE WHEN regexp_full_match(f[9], '{WHOLE_NUMBER}') THEN f[9]::BIGINT END AS valeur,
                    CASE WHEN regexp_full_match(f[10], '{WHOLE_NUMBER}') THEN f[10]::BIGINT END AS masse
-            FROM (SELECT rowid + 1 AS ligne, string_split(texte, ';') AS f FROM brut_{k} WHERE texte IS NOT NULL)
+                FROM (SELECT rowid + 1 AS ligne, string_split(texte, ';') AS f FROM brut_{k} WHERE texte IS NOT NULL)"""
         )
-        """
+    con.execute(
+        f"""CREATE TABLE sortie.commerce AS
+            SELECT {', '.join(COMMERCE_COLUMNS)}, fichier, ligne, nb_champs,
+                   coalesce(nb_champs = 10 AND flux = flux_du_fichier AND trimestre IS NOT NULL
+                            AND annee IS NOT NULL AND valeur IS NOT NULL AND masse IS NOT NULL, false) AS forme_ok
+            FROM ({' UNION ALL '.join(branches)})"""
     )
 
 
-def _unknown_code_filters(con: duckdb.DuckDBPyConnection, ks: list[int], codes: _Codes) -> str:
+def _unknown_code_filters(con: duckdb.DuckDBPyConnection, codes: _Codes) -> str:
     """SQL condition true on well-formed rows holding a code the label files do not define.
 
     Codes are checked once per distinct value (a few hundred), not once per row."""
-    union = " UNION ALL ".join(
-        f"SELECT departement, region, a129, cpf4, pays FROM champs_{k} WHERE forme_ok" for k in ks
-    )
     distinct = con.execute(
-        f"""SELECT departement, region, a129, cpf4, pays FROM ({union})
-            GROUP BY GROUPING SETS ((departement, region), (a129), (cpf4), (pays))"""
+        """SELECT departement, region, a129, cpf4, pays FROM sortie.commerce WHERE forme_ok
+           GROUP BY GROUPING SETS ((departement, region), (a129), (cpf4), (pays))"""
     ).fetchall()
     bad: dict[str, set[str]] = {"dep_region": set(), "a129": set(), "cpf4": set(), "pays": set()}
     for departement, region, a129, cpf4, pays in distinct:
@@ -248,7 +254,7 @@ def _unknown_code_filters(con: duckdb.DuckDBPyConnection, ks: list[int], codes: 
     for kind, values in bad.items():
         if values:
             con.register("valeurs", pd.DataFrame({"valeur": sorted(values)}, dtype="string"))
-            con.execute(f"CREATE TEMP TABLE inconnus_{kind} AS SELECT valeur FROM valeurs")
+            con.execute(f"CREATE TABLE inconnus_{kind} AS SELECT valeur FROM valeurs")
             con.unregister("valeurs")
             conditions.append(f"{columns[kind]} IN (SELECT valeur FROM inconnus_{kind})")
     return " OR ".join(conditions)
@@ -289,33 +295,29 @@ def _reasons_sql(k: int, flux: str, codes: _Codes, suspect: str) -> str:
             WHEN f[8] NOT IN (SELECT code FROM etiquettes_pays)
                 THEN 'country ' || {q('f[8]')} || ' is not in {codes.files['pays']}'
         END AS motif
-        FROM (SELECT * FROM champs_{k} WHERE {suspect}) AS c
+        FROM (SELECT ligne, nb_champs, trimestre, annee, valeur, masse FROM sortie.commerce
+              WHERE fichier = {k} AND ({suspect})) AS c
         JOIN (SELECT rowid + 1 AS ligne, string_split(texte, ';') AS f FROM brut_{k}) AS b USING (ligne)
         LEFT JOIN departements_fichier AS d ON d.code = f[4]
     """
 
 
-def _duplicates(con: duckdb.DuckDBPyConnection, ks: list[int], names: list[str], suspect: str) -> list[BadLine]:
+def _duplicates(con: duckdb.DuckDBPyConnection, names: list[str], suspect: str) -> list[BadLine]:
     """Lines sharing the key (flow, year, quarter, department, CPF4, country), all of them."""
     key = "flux, annee, trimestre, departement, cpf4, pays"
-    hashed = " UNION ALL ".join(
-        f"SELECT {k} AS fichier, ligne, hash({key}) AS h FROM champs_{k} WHERE NOT ({suspect})" for k in ks
-    )
-    con.execute(
-        f"CREATE TEMP TABLE cles_en_double AS SELECT fichier, ligne FROM ({hashed}) "
-        f"WHERE h IN (SELECT h FROM ({hashed}) GROUP BY h HAVING count(*) > 1)"
-    )
-    if not con.execute("SELECT count(*) FROM cles_en_double").fetchone()[0]:
+    # One pass over hashes of the key; a shared hash is only a candidate, checked on the key itself.
+    shared = con.execute(
+        f"SELECT hash({key}) AS h FROM sortie.commerce WHERE NOT ({suspect}) GROUP BY h HAVING count(*) > 1"
+    ).fetchall()
+    if not shared:
         return []
-    # A shared hash is only a candidate: group the candidates on the key itself.
-    rows = " UNION ALL ".join(
-        f"SELECT fichier, ligne, {key} FROM champs_{k} JOIN cles_en_double USING (ligne) WHERE fichier = {k}"
-        for k in ks
-    )
+    con.register("hachages", pd.DataFrame({"h": [h for (h,) in shared]}, dtype="uint64"))
     groups = con.execute(
         f"""SELECT {key}, list(fichier ORDER BY fichier, ligne), list(ligne ORDER BY fichier, ligne)
-            FROM ({rows}) GROUP BY ALL HAVING count(*) > 1"""
+            FROM sortie.commerce WHERE NOT ({suspect}) AND hash({key}) IN (SELECT h FROM hachages)
+            GROUP BY ALL HAVING count(*) > 1"""
     ).fetchall()
+    con.unregister("hachages")
     bad = []
     for flux, annee, trimestre, departement, cpf4, pays, fichiers, lignes in groups:
         described = f"{flux}, {annee}, quarter {trimestre}, department {departement}, CPF4 {cpf4}, country {pays}"
@@ -330,11 +332,57 @@ def _duplicates(con: duckdb.DuckDBPyConnection, ks: list[int], names: list[str],
     return bad
 
 
+def _keep_good_rows(con: duckdb.DuckDBPyConnection, release: Release, names: list[str]) -> tuple[FileReport, ...]:
+    """Delete the rejected lines and the helper columns from sortie.commerce; reconcile each file.
+
+    Lines read are counted on the raw lines, rows loaded on the final table, lines rejected on the
+    rejects: read = loaded + rejected must hold, in lines and in euros."""
+    euros_read = dict(con.execute("SELECT fichier, coalesce(sum(valeur), 0) FROM sortie.commerce GROUP BY fichier").fetchall())
+    rejected = {
+        f: (n, euros)
+        for f, n, euros in con.execute(
+            """SELECT r.fichier, count(*), coalesce(sum(c.valeur), 0)
+               FROM rejets AS r JOIN sortie.commerce AS c USING (fichier, ligne) GROUP BY r.fichier"""
+        ).fetchall()
+    }
+    if rejected:
+        con.execute("DELETE FROM sortie.commerce AS c USING rejets AS r WHERE c.fichier = r.fichier AND c.ligne = r.ligne")
+    loaded = {
+        f: (n, euros)
+        for f, n, euros in con.execute(
+            "SELECT fichier, count(*), coalesce(sum(valeur), 0) FROM sortie.commerce GROUP BY fichier"
+        ).fetchall()
+    }
+    reports = []
+    for k, data_file in enumerate(release.data_files):
+        read, blank = con.execute(
+            f"SELECT count(texte), count(*) - count(texte) FROM brut_{k}"
+        ).fetchone()
+        report = FileReport(
+            name=names[k],
+            flux=data_file.flux,
+            lines_read=int(read),
+            blank_lines=int(blank),
+            rows_loaded=int(loaded.get(k, (0, 0))[0]),
+            lines_rejected=int(rejected.get(k, (0, 0))[0]),
+            euros_read=int(euros_read.get(k, 0)),
+            euros_loaded=int(loaded.get(k, (0, 0))[1]),
+            euros_rejected=int(rejected.get(k, (0, 0))[1]),
+        )
+        if (report.lines_read != report.rows_loaded + report.lines_rejected
+                or report.euros_read != report.euros_loaded + report.euros_rejected):
+            raise RuntimeError(f"ingest does not reconcile for {names[k]}: {report}")  # a bug, not bad input
+        reports.append(report)
+    for column in HELPER_COLUMNS:
+        con.execute(f"ALTER TABLE sortie.commerce DROP COLUMN {column}")
+    return tuple(reports)
+
+
 def _create_final_tables(con: duckdb.DuckDBPyConnection, donnees: str, fingerprint: str, source: str) -> None:
     con.execute(
         """
-        CREATE TABLE departements AS SELECT code, nom, region FROM departements_fichier;
-        CREATE TABLE regions AS
+        CREATE TABLE sortie.departements AS SELECT code, nom, region FROM departements_fichier;
+        CREATE TABLE sortie.regions AS
             SELECT region AS code, any_value(region_nom) AS nom FROM departements_fichier GROUP BY region ORDER BY code;
         """
     )
@@ -343,17 +391,17 @@ def _create_final_tables(con: duckdb.DuckDBPyConnection, donnees: str, fingerpri
         # when none covers it, the latest one, so that no code ever loses its label.
         con.execute(
             f"""
-            CREATE TABLE libelles_{kind} AS
+            CREATE TABLE sortie.libelles_{kind} AS
             SELECT a.annee::SMALLINT AS annee, e.code,
                    arg_max(e.libelle, (e.debut <= a.annee * 100 + 12 AND e.fin >= a.annee * 100 + 1)::INTEGER
                                       * 1000000 + e.debut) AS libelle
-            FROM (SELECT DISTINCT annee::INTEGER AS annee FROM commerce) AS a CROSS JOIN etiquettes_{kind} AS e
+            FROM (SELECT DISTINCT annee::INTEGER AS annee FROM sortie.commerce) AS a CROSS JOIN etiquettes_{kind} AS e
             GROUP BY a.annee, e.code ORDER BY a.annee, e.code
             """
         )
-    con.execute("CREATE TABLE publication (cle VARCHAR, valeur VARCHAR)")
+    con.execute("CREATE TABLE sortie.publication (cle VARCHAR, valeur VARCHAR)")
     con.executemany(
-        "INSERT INTO publication VALUES (?, ?)",
+        "INSERT INTO sortie.publication VALUES (?, ?)",
         [("donnees", donnees), ("empreinte", fingerprint), ("source", source)],
     )
 
@@ -379,103 +427,68 @@ def ingest(raw: Path, db: Path, skip_bad_lines: bool = False, *, max_listed: int
     """Load the release in `raw` into the DuckDB file `db` (replaced only when all went well)."""
     raw, db = Path(raw), Path(db)
     release = locate_release(raw)
-    fingerprint = release_fingerprint(raw)
     names = [f.path.relative_to(release.folder).as_posix() for f in release.data_files]
     db.parent.mkdir(parents=True, exist_ok=True)
     temporary = db.with_name(f".{db.name}.{os.getpid()}.tmp")
     temporary_wal = temporary.with_name(temporary.name + ".wal")
     temporary_rejects = temporary.with_name(temporary.name + ".rejets.csv")
     _remove(temporary, temporary_wal, temporary_rejects)
-    try:
-        with duckdb.connect(str(temporary)) as con:
-            codes = _load_labels(con, release)
-            ks = list(range(len(release.data_files)))
-            for k, data_file in enumerate(release.data_files):
-                _read_lines(con, k, data_file.path)
-                _parse(con, k, data_file.flux)
-            unknown = _unknown_code_filters(con, ks, codes)
-            suspect = f"NOT forme_ok OR {unknown}" if unknown else "NOT forme_ok"
-            con.execute("CREATE TEMP TABLE rejets (fichier INTEGER, ligne BIGINT, motif VARCHAR)")
-            for k, data_file in enumerate(release.data_files):
-                con.execute(f"INSERT INTO rejets {_reasons_sql(k, data_file.flux, codes, suspect)}")
-            duplicates = _duplicates(con, ks, names, suspect)
-            if duplicates:
-                con.executemany(
-                    "INSERT INTO rejets VALUES (?, ?, ?)",
-                    [(names.index(b.fichier), b.ligne, b.motif) for b in duplicates],
+    # Hashing the files overlaps with the load (hashlib releases the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        fingerprint = pool.submit(release_fingerprint, raw)
+        try:
+            # Raw lines in memory, final tables straight into the attached temporary file.
+            with duckdb.connect() as con:
+                con.execute(f"ATTACH {_sql_text(str(temporary))} AS sortie")
+                codes = _load_labels(con, release)
+                for k, data_file in enumerate(release.data_files):
+                    _read_lines(con, k, data_file.path)
+                _parse_into_commerce(con, release)
+                unknown = _unknown_code_filters(con, codes)
+                suspect = f"NOT forme_ok OR {unknown}" if unknown else "NOT forme_ok"
+                con.execute("CREATE TABLE rejets (fichier INTEGER, ligne BIGINT, motif VARCHAR)")
+                for k, data_file in enumerate(release.data_files):
+                    con.execute(f"INSERT INTO rejets {_reasons_sql(k, data_file.flux, codes, suspect)}")
+                duplicates = _duplicates(con, names, suspect)
+                if duplicates:
+                    con.executemany(
+                        "INSERT INTO rejets VALUES (?, ?, ?)",
+                        [(names.index(b.fichier), b.ligne, b.motif) for b in duplicates],
+                    )
+                total_rejected = con.execute("SELECT count(*) FROM rejets").fetchone()[0]
+                if total_rejected and not skip_bad_lines:
+                    listed = [
+                        BadLine(names[f], int(l), m)
+                        for f, l, m in con.execute(
+                            f"SELECT fichier, ligne, motif FROM rejets ORDER BY fichier, ligne LIMIT {max_listed}"
+                        ).fetchall()
+                    ]
+                    raise IngestError(
+                        f"{raw}: {total_rejected} bad line(s) in the data files; nothing was loaded "
+                        f"and {db} is unchanged. Fix them, or run again with --skip-bad-lines to load "
+                        f"the good lines and write the bad ones to {rejects_path(db)}.\n"
+                        + describe_bad_lines(listed, total_rejected, max_listed),
+                        tuple(listed),
+                    )
+                files = _keep_good_rows(con, release, names)
+                donnees = "demo" if release.is_demo else "officielles"
+                _create_final_tables(con, donnees, fingerprint.result(), _source(release))
+                years = tuple(
+                    int(y) for (y,) in con.execute("SELECT DISTINCT annee FROM sortie.commerce ORDER BY 1").fetchall()
                 )
-            total_rejected = con.execute("SELECT count(*) FROM rejets").fetchone()[0]
-            if total_rejected and not skip_bad_lines:
-                listed = [
-                    BadLine(names[f], int(l), m)
-                    for f, l, m in con.execute(
-                        f"SELECT fichier, ligne, motif FROM rejets ORDER BY fichier, ligne LIMIT {max_listed}"
-                    ).fetchall()
-                ]
-                raise IngestError(
-                    f"{raw}: {total_rejected} bad line(s) in the data files; nothing was loaded "
-                    f"and {db} is unchanged. Fix them, or run again with --skip-bad-lines to load "
-                    f"the good lines and write the bad ones to {rejects_path(db)}.\n"
-                    + describe_bad_lines(listed, total_rejected, max_listed),
-                    tuple(listed),
-                )
-            files = _load_rows(con, release, names)
-            source = _source(release)
-            donnees = "demo" if release.is_demo else "officielles"
-            _create_final_tables(con, donnees, fingerprint, source)
-            years = tuple(int(y) for (y,) in con.execute("SELECT DISTINCT annee FROM commerce ORDER BY 1").fetchall())
+                if total_rejected:
+                    _write_rejects(con, names, temporary_rejects)
+                con.execute("DETACH sortie")
+            os.replace(temporary, db)
+            rejects = None
             if total_rejected:
-                _write_rejects(con, names, temporary_rejects)
-            con.execute("CHECKPOINT")
-        os.replace(temporary, db)
-        rejects = None
-        if total_rejected:
-            rejects = rejects_path(db)
-            os.replace(temporary_rejects, rejects)
-        else:
-            _remove(rejects_path(db))  # a previous run's rejects no longer describe this database
-        return IngestReport(raw, db, donnees, files, years, rejects, fingerprint)
-    finally:
-        _remove(temporary, temporary_wal, temporary_rejects)
-
-
-def _load_rows(con: duckdb.DuckDBPyConnection, release: Release, names: list[str]) -> tuple[FileReport, ...]:
-    """Create `commerce` from the lines that passed, file by file, and reconcile each file."""
-    con.execute(
-        """CREATE TABLE commerce (flux VARCHAR, annee SMALLINT, trimestre TINYINT, departement VARCHAR,
-           region VARCHAR, a129 VARCHAR, cpf4 VARCHAR, pays VARCHAR, valeur BIGINT, masse BIGINT)"""
-    )
-    reports = []
-    loaded_rows, loaded_euros = 0, 0
-    for k, data_file in enumerate(release.data_files):
-        has_rejects = con.execute(f"SELECT count(*) FROM rejets WHERE fichier = {k}").fetchone()[0] > 0
-        keep = f"WHERE ligne NOT IN (SELECT ligne FROM rejets WHERE fichier = {k})" if has_rejects else ""
-        columns = ", ".join(COMMERCE_COLUMNS)
-        con.execute(f"INSERT INTO commerce ({columns}) SELECT {columns} FROM champs_{k} {keep}")
-        rows, euros = con.execute("SELECT count(*), coalesce(sum(valeur), 0) FROM commerce").fetchone()
-        read, euros_read = con.execute(f"SELECT count(*), coalesce(sum(valeur), 0) FROM champs_{k}").fetchone()
-        blank = con.execute(f"SELECT count(*) FROM brut_{k} WHERE texte IS NULL").fetchone()[0]
-        rejected, euros_rejected = con.execute(
-            f"""SELECT count(*), coalesce(sum(c.valeur), 0)
-                FROM rejets AS r JOIN champs_{k} AS c USING (ligne) WHERE r.fichier = {k}"""
-        ).fetchone()
-        report = FileReport(
-            name=names[k],
-            flux=data_file.flux,
-            lines_read=int(read),
-            blank_lines=int(blank),
-            rows_loaded=int(rows - loaded_rows),
-            lines_rejected=int(rejected),
-            euros_read=int(euros_read),
-            euros_loaded=int(euros - loaded_euros),
-            euros_rejected=int(euros_rejected),
-        )
-        loaded_rows, loaded_euros = int(rows), int(euros)
-        if (report.lines_read != report.rows_loaded + report.lines_rejected
-                or report.euros_read != report.euros_loaded + report.euros_rejected):
-            raise RuntimeError(f"ingest does not reconcile for {names[k]}: {report}")  # a bug, not bad input
-        reports.append(report)
-    return tuple(reports)
+                rejects = rejects_path(db)
+                os.replace(temporary_rejects, rejects)
+            else:
+                _remove(rejects_path(db))  # a previous run's rejects no longer describe this database
+            return IngestReport(raw, db, donnees, files, years, rejects, fingerprint.result())
+        finally:
+            _remove(temporary, temporary_wal, temporary_rejects)
 
 
 def _write_rejects(con: duckdb.DuckDBPyConnection, names: list[str], path: Path) -> None:

@@ -24,7 +24,14 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from ticomex.errors import TicomexError
-from ticomex.render.cache import CACHE_DIR, CachedOutputs, cached_outputs, fingerprint, prune, write_atomic
+from ticomex.render.cache import (
+    CACHE_DIR,
+    CachedOutputs,
+    cached_outputs,
+    fingerprint,
+    prune,
+    write_atomic,
+)
 from ticomex.render.config import CONFIG_FILE, SiteConfig, load_config
 from ticomex.render.notebook import Department, read_department
 
@@ -48,8 +55,10 @@ class RenderReport:
     def text(self) -> str:
         reused = len(self.departments) - len(self.rendered)
         lines = [
-            f"{len(self.departments)} departments published in {self.seconds:.1f} s "
-            f"({self.engine}; {len(self.rendered)} rendered, {reused} unchanged)",
+            (
+                f"{len(self.departments)} departments published in {self.seconds:.1f} s "
+                f"({self.engine}; {len(self.rendered)} rendered, {reused} unchanged)"
+            ),
             f"site: {self.site / 'index.html'}",
         ]
         if self.pdf:
@@ -115,7 +124,12 @@ def render(
 
 
 def _render_with_quarto(
-    quarto: str, departments: list[Department], config: SiteConfig, project: Path, staging: Path, pdf: bool
+    quarto: str,
+    departments: list[Department],
+    config: SiteConfig,
+    project: Path,
+    staging: Path,
+    pdf: bool,
 ) -> None:
     """quarto renders a throwaway project: `_quarto.yml`, its CSS and the notebooks."""
     work = staging / "quarto"
@@ -130,13 +144,16 @@ def _render_with_quarto(
     command = [quarto, "render", str(work), "--output-dir", str(staging / SITE_DIR)]
     if not pdf:
         command += ["--to", "html"]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, check=False, capture_output=True, text=True)
     if result.returncode != 0:
         raise TicomexError(f"quarto render failed:\n{result.stderr[-3000:]}")
     if pdf:
         (staging / PDF_DIR).mkdir()
         for department in departments:
-            os.replace(staging / SITE_DIR / f"{department.code}.pdf", staging / PDF_DIR / f"{department.code}.pdf")
+            os.replace(
+                staging / SITE_DIR / f"{department.code}.pdf",
+                staging / PDF_DIR / f"{department.code}.pdf",
+            )
 
 
 # --- built-in renderer -------------------------------------------------------------------
@@ -180,7 +197,12 @@ def _render_task(task: _Task) -> list[tuple[str, str | None]]:
 
 
 def _render_builtin(
-    departments: list[Department], config: SiteConfig, cache: Path, staging: Path, pdf: bool, jobs: int
+    departments: list[Department],
+    config: SiteConfig,
+    cache: Path,
+    staging: Path,
+    pdf: bool,
+    jobs: int,
 ) -> list[str]:
     key = fingerprint(config, _demo_note())
     for folder in ("pages", "pdf"):
@@ -228,7 +250,9 @@ def _run_tasks(tasks: list[_Task], total: int, jobs: int) -> None:
 
         if jobs > 1 and len(tasks) > 1:
             # spawn: a forked child could inherit a vl-convert runtime thread mid-flight.
-            with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=get_context("spawn")) as pool:
+            with ProcessPoolExecutor(
+                min(jobs, len(tasks)), mp_context=get_context("spawn")
+            ) as pool:
                 for future in as_completed([pool.submit(_render_task, task) for task in tasks]):
                     collect(future.result())
         else:

@@ -65,7 +65,9 @@ class CachedOutputs:
         return not self.html.exists() or (pdf and not self.pdf.exists())
 
 
-def cached_outputs(department: Department, fingerprint: str, cache: Path, pdf: bool) -> CachedOutputs:
+def cached_outputs(
+    department: Department, fingerprint: str, cache: Path, pdf: bool
+) -> CachedOutputs:
     inputs = _inputs_digest(department)
     # The page links the PDF only when PDFs are published: that choice is part of its key.
     html_key = hashlib.sha256(f"{fingerprint} {inputs} html pdf-link={pdf}".encode()).hexdigest()

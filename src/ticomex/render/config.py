@@ -69,7 +69,9 @@ def load_config(project: Path) -> SiteConfig:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark else ""
-        raise TicomexError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+        raise TicomexError(
+            f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)})"
+        ) from None
     if not isinstance(tree, dict):
         raise TicomexError(f"{path}: expected a mapping of options")
 
@@ -78,7 +80,9 @@ def load_config(project: Path) -> SiteConfig:
     for side in ("left", "right"):
         for item in nav_tree.get(side, []) or []:
             if not isinstance(item, dict) or "href" not in item or "text" not in item:
-                raise TicomexError(f"{path}: website.navbar.{side}: each item needs `href` and `text`")
+                raise TicomexError(
+                    f"{path}: website.navbar.{side}: each item needs `href` and `text`"
+                )
             navbar.append(NavItem(str(item["href"]), str(item["text"])))
 
     footer = tree.get("website", {}).get("page-footer", "")

@@ -57,9 +57,14 @@ class _ReferenceFinder(HTMLParser):
             if name in ("src", "href", "action", "poster", "data") and is_external(value):
                 self.found.append(value)
             elif name == "srcset":
-                self.found += [u.split()[0] for u in value.split(",") if u.strip() and is_external(u)]
+                self.found += [
+                    u.split()[0] for u in value.split(",") if u.strip() and is_external(u)
+                ]
             elif name == "style":
                 self.found += _external_in_css(value)
+
+    def handle_endtag(self, tag):
+        self._in_style = False
 
     def handle_data(self, data):
         if self._in_style:
@@ -190,13 +195,17 @@ def department_page(
             )
         else:
             items.append({"chart": False, "html": markdown_to_html(block.text)})
-    page = _templates().get_template("page.html.j2").render(
-        **_common(config, demo_note),
-        department=department,
-        title=sheet_title(department, config),
-        items=items,
-        vega=f"{ASSETS_DIR}/{VEGA_BUNDLE}",
-        pdf_href=PDF_HREF.format(code=department.code) if pdf else None,
+    page = (
+        _templates()
+        .get_template("page.html.j2")
+        .render(
+            **_common(config, demo_note),
+            department=department,
+            title=sheet_title(department, config),
+            items=items,
+            vega=f"{ASSETS_DIR}/{VEGA_BUNDLE}",
+            pdf_href=PDF_HREF.format(code=department.code) if pdf else None,
+        )
     )
     check_offline(page, department.notebook)
     return page
@@ -225,12 +234,16 @@ def index_page(departments: list[Department], config: SiteConfig, demo_note: str
             }
         )
     ordered = sorted(regions.items(), key=lambda item: (_fold(item[1]["nom"]), item[0]))
-    page = _templates().get_template("index.html.j2").render(
-        **_common(config, demo_note),
-        regions=[region for _, region in ordered],
-        annees=sorted({d.annee for d in departments}),
-        demo=any(d.demo for d in departments),
-        count=len(departments),
+    page = (
+        _templates()
+        .get_template("index.html.j2")
+        .render(
+            **_common(config, demo_note),
+            regions=[region for _, region in ordered],
+            annees=sorted({d.annee for d in departments}),
+            demo=any(d.demo for d in departments),
+            count=len(departments),
+        )
     )
     check_offline(page, "site/index.html")
     return page

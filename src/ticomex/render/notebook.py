@@ -10,10 +10,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ticomex.conventions import CHART_MIMETYPE, MARKDOWN_MIMETYPE
 from ticomex.errors import TicomexError
 
 INDICATORS_FILE = "indicateurs.json"
-MARKDOWN_MIMETYPE = "text/markdown"
 DISPLAY_OUTPUTS = ("display_data", "execute_result")
 
 
@@ -73,7 +73,9 @@ def read_department(notebook: Path, data_root: Path) -> Department:
     except (KeyError, TypeError, ValueError) as err:
         raise TicomexError(f"{path}: missing or malformed field {err}") from None
     if department.code != code:
-        raise TicomexError(f"{path}: department {department.code!r} but the notebook is {notebook.name}")
+        raise TicomexError(
+            f"{path}: department {department.code!r} but the notebook is {notebook.name}"
+        )
     return department
 
 
@@ -83,8 +85,6 @@ def _text(source) -> str:
 
 def read_blocks(notebook: Path) -> list[Block]:
     """The sheet's content in order: Markdown paragraphs and charts."""
-    from ticomex.sheet import CHART_MIMETYPE  # heavy module: only the workers need it
-
     try:
         nb = json.loads(notebook.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
@@ -92,7 +92,9 @@ def read_blocks(notebook: Path) -> list[Block]:
             f"{notebook}, line {err.lineno}: not a readable notebook (invalid JSON: {err.msg})"
         ) from None
     except UnicodeDecodeError as err:
-        raise TicomexError(f"{notebook}: not a readable notebook (not UTF-8: {err.reason})") from None
+        raise TicomexError(
+            f"{notebook}: not a readable notebook (not UTF-8: {err.reason})"
+        ) from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise TicomexError(f"{notebook}: not a Jupyter notebook (no list of cells)")
 
@@ -116,7 +118,9 @@ def read_blocks(notebook: Path) -> list[Block]:
                     try:
                         spec = json.loads(spec)
                     except json.JSONDecodeError as err:
-                        raise TicomexError(f"{where}: chart spec is not valid JSON ({err.msg})") from None
+                        raise TicomexError(
+                            f"{where}: chart spec is not valid JSON ({err.msg})"
+                        ) from None
                 if not isinstance(spec, dict):
                     raise TicomexError(f"{where}: the chart output is not a Vega-Lite object")
                 meta = output.get("metadata", {}).get("ticomex", {})

@@ -49,11 +49,15 @@ class ChartImages:
         self.config = config
         self.folder = cache_root / SVG_DIR
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.salt = f"vl-convert {version('vl-convert-python')} {[str(p) for p in config.font_paths]}"
+        self.salt = (
+            f"vl-convert {version('vl-convert-python')} {[str(p) for p in config.font_paths]}"
+        )
 
     def get(self, chart: Chart, department: Department) -> tuple[str, float]:
         """The SVG's path under the cache root and its natural width in points."""
-        canonical = json.dumps(chart.spec, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        canonical = json.dumps(
+            chart.spec, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
         digest = hashlib.sha256(f"{self.salt}\n{canonical}".encode()).hexdigest()
         path = self.folder / f"{digest}.svg"
         if path.exists():
@@ -63,7 +67,9 @@ class ChartImages:
             write_atomic(path, svg.encode("utf-8"))
         match = _SVG_WIDTH.search(svg)
         if not match:
-            raise TicomexError(f"{department.notebook}: chart {chart.nom!r} gave an SVG without width")
+            raise TicomexError(
+                f"{department.notebook}: chart {chart.nom!r} gave an SVG without width"
+            )
         return f"{SVG_DIR}/{digest}.svg", float(match.group(1)) * PT_PER_PX
 
     def _convert(self, chart: Chart, department: Department) -> str:
@@ -76,7 +82,7 @@ class ChartImages:
         try:
             # No base URL allowed: a chart must carry its data, the renderer fetches nothing.
             return vl_convert.vegalite_to_svg(chart.spec, allowed_base_urls=[])
-        except Exception as err:  # vl-convert raises plain ValueError/RuntimeError
+        except ValueError as err:  # how vl-convert reports a spec it cannot draw
             raise TicomexError(
                 f"{department.notebook}: chart {chart.nom!r} could not be drawn: {err}"
             ) from None
