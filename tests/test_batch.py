@@ -52,6 +52,7 @@ TEMPLATE_CELLS = [
         "code",
         "reglages = yaml.safe_load(Path(parametres, departement + '.yaml').read_text())\n"
         "if reglages.get('echec'):\n    raise RuntimeError(reglages['echec'])\n"
+        "if reglages.get('arret_brutal'):\n    import os\n    os._exit(1)  # the kernel dies\n"
         "con = duckdb.connect(base, read_only=True)\n"
         "df = con.execute('select pays, sum(valeur)::BIGINT as valeur from commerce where departement = ? "
         "group by pays order by pays', [departement]).df()\ncon.close()\n"
@@ -299,16 +300,29 @@ def test_failure_keeps_the_previous_notebook_and_data(warm_build):
     assert not (out / "failed/05.ipynb").exists()
 
 
-def test_one_changed_params_file_re_executes_that_department_only(warm_build):
+def test_one_changed_params_file_re_executes_that_department_only(warm_build, tmp_path):
     project, _ = warm_build
     out = project["out"]
-    other = (out / "notebooks/92.ipynb").read_bytes()
+    saved = shutil.copytree(out / "notebooks", tmp_path / "saved")
     with _edited(project["params_dir"] / "05.yaml", lambda b: b.replace("Département 05".encode(), b"Hautes-Alpes")):
         results = run(project, only=["05", "92"])
         assert {code: r.status for code, r in results.items()} == {"05": EXECUTED, "92": CACHED}
         assert outputs_of(out / "notebooks/05.ipynb")[-2] == "## Hautes-Alpes : 30 €"
-    assert (out / "notebooks/92.ipynb").read_bytes() == other
-    assert run(project, only=["05"])["05"].status == EXECUTED  # the params file changed back
+    assert (out / "notebooks/92.ipynb").read_bytes() == (saved / "92.ipynb").read_bytes()
+    # Params file and outputs put back as they were: up to date again, nothing to execute.
+    shutil.rmtree(out / "notebooks")
+    shutil.copytree(saved, out / "notebooks")
+    assert run(project, only=["05"])["05"].status == CACHED
+
+
+def test_a_dead_kernel_fails_its_department_only(tmp_path):
+    project = make_project(tmp_path)
+    (project["params_dir"] / "05.yaml").write_text("code: '05'\nnom: x\narret_brutal: oui\n", encoding="utf-8")
+    results = run(project, only=["05", "92"], jobs=1)  # 92 runs after 05 in the same worker
+    assert results["05"].status == FAILED and results["05"].error.startswith("DeadKernelError")
+    assert results["05"].failed_notebook is None
+    assert results["92"].status == EXECUTED
+    assert print_summary(list(results.values())) == 1
 
 
 def test_interrupted_run_puts_the_previous_data_back(warm_build):
@@ -394,25 +408,66 @@ def test_describe_error_keeps_the_useful_last_line():
 
 
 REAL_TEMPLATE = ROOT / "notebooks/fiche.ipynb"
-REAL_DB = ROOT / "data/ticomex.duckdb"
-REAL_PARAMS = ROOT / "params"
 
 
-@pytest.mark.skipif(
-    not (REAL_TEMPLATE.is_file() and REAL_DB.is_file() and (REAL_PARAMS / "05.yaml").is_file()),
-    reason="needs notebooks/fiche.ipynb, data/ticomex.duckdb and params/05.yaml (run `ticomex build` first)",
-)
+@pytest.mark.skipif(not REAL_TEMPLATE.is_file(), reason="notebooks/fiche.ipynb not written yet")
 def test_real_template_warm_equals_fresh(tmp_path):
-    """The project's own template: one kernel running two sheets writes what fresh kernels write."""
-    db = tmp_path / "ticomex.duckdb"
-    shutil.copy(REAL_DB, db)  # concurrent builds must not change the database under the test
-    project = {"notebook": REAL_TEMPLATE, "db": db, "params_dir": REAL_PARAMS, "out": tmp_path / "out"}
-    warm = run(project, only=["05", "92"], jobs=1)
-    assert [r.status for r in warm.values()] == [EXECUTED, EXECUTED], [r.error for r in warm.values()]
+    """The project's own template on a small demo release: one kernel running two sheets
+    writes what fresh kernels write."""
+    raw, db, params = tmp_path / "raw", tmp_path / "ticomex.duckdb", tmp_path / "params"
+    for args in (
+        ["data", "demo", "--out", str(raw)],
+        ["data", "ingest", "--raw", str(raw), "--db", str(db)],
+        ["params", "--db", str(db), "--out", str(params)],
+    ):
+        done = subprocess.run([sys.executable, "-m", "ticomex.cli", *args], cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"demo data could not be prepared (`ticomex {' '.join(args[:2])}`): {done.stderr[-300:]}")
+    project = {"notebook": REAL_TEMPLATE, "db": db, "params_dir": params, "out": tmp_path / "out"}
+    codes = ["20", "9C"]  # Corsica, overseas
+    warm = run(project, only=codes, jobs=1)
+    assert [r.status for r in warm.values()] == [EXECUTED] * 2, [r.error for r in warm.values()]
     warm_bytes = tree_bytes(project["out"])
     shutil.rmtree(project["out"])
-    run(project, only=["05", "92"], fresh_kernels=True)
+    run(project, only=codes, fresh_kernels=True)
     fresh_bytes = tree_bytes(project["out"])
     assert sorted(fresh_bytes) == sorted(warm_bytes)
     for name in warm_bytes:
         assert fresh_bytes[name] == warm_bytes[name], f"{name} differs between warm and fresh kernels"
+
+
+def _benchmark_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_build", ROOT / "benchmarks/build.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_memory_sampler_sums_the_process_tree():
+    bench = _benchmark_module()
+    # A parent holding 150 MB starts a child holding 100 MB; both live for a second.
+    child = "import time; data = b'x' * (100 * 2**20); time.sleep(1)"
+    parent = (
+        "import subprocess, sys, time; data = b'x' * (150 * 2**20); "
+        f"p = subprocess.Popen([sys.executable, '-c', {child!r}]); p.wait()"
+    )
+    measure = bench.run_measured([sys.executable, "-c", parent], ROOT)
+    assert measure.returncode == 0
+    assert 250 * bench.MB <= measure.peak_bytes <= 450 * bench.MB, measure.peak_bytes / bench.MB
+
+
+def test_benchmark_t1_runs_the_template_once_in_a_fresh_kernel(tmp_path):
+    bench = _benchmark_module()
+    project = make_project(tmp_path)
+    parameters = {
+        "departement": "05",
+        "base": str(project["db"]),
+        "parametres": str(project["params_dir"]),
+        "sortie": str(tmp_path / "t1/data"),
+    }
+    seconds = bench.plain_papermill_seconds(project["notebook"], parameters, tmp_path / "t1/05.ipynb")
+    assert seconds > 0
+    assert "## Département 05 : 30 €" in outputs_of(tmp_path / "t1/05.ipynb")

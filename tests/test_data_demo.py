@@ -26,6 +26,11 @@ def demo(tmp_path_factory) -> Path:
     return write_demo_release(tmp_path_factory.mktemp("demo") / "demo")
 
 
+@pytest.fixture(scope="module")
+def demo_rows(demo) -> dict[str, list[list[str]]]:
+    return read_rows(demo)
+
+
 def read_rows(folder: Path) -> dict[str, list[list[str]]]:
     rows = {}
     for flux, name in FILES.items():
@@ -48,8 +53,12 @@ def published_figures() -> list[dict[str, str]]:
             return list(csv.DictReader(handle))
     return [
         {
-            "niveau": c.niveau, "code": c.code, "flux": c.flux, "total_millions_eur": str(c.total_millions_eur),
-            "part_region_pct": str(c.part_region_pct or ""), "part_nationale_pct": str(c.part_nationale_pct or ""),
+            "niveau": c.niveau,
+            "code": c.code,
+            "flux": c.flux,
+            "total_millions_eur": str(c.total_millions_eur),
+            "part_region_pct": str(c.part_region_pct or ""),
+            "part_nationale_pct": str(c.part_nationale_pct or ""),
         }
         for c in reference.chiffres_publies_2024()
     ]
@@ -60,11 +69,11 @@ def half_up(value: Decimal, places: str) -> Decimal:
 
 
 @pytest.fixture(scope="module")
-def totals_2024(demo) -> dict[tuple[str, str, str], int]:
+def totals_2024(demo, demo_rows) -> dict[tuple[str, str, str], int]:
     """Totals in euros by (level, code, flow), from the written files only."""
     region_of = {row[0]: row[2] for row in read_label_file(demo / "Departement_region.txt")}
     totals: dict[tuple[str, str, str], int] = defaultdict(int)
-    for flux, rows in read_rows(demo).items():
+    for flux, rows in demo_rows.items():
         for row in rows:
             if row[2] == "2024":
                 value = int(row[8])
@@ -76,11 +85,20 @@ def totals_2024(demo) -> dict[tuple[str, str, str], int]:
 
 def test_layout_and_label_files(demo):
     assert sorted(p.name for p in demo.iterdir()) == sorted(
-        ["DEMONSTRATION.txt", "Departement_region.txt", "Libelle_A129.txt", "Libelle_PAYS.txt", *FILES.values()]
+        [
+            "DEMONSTRATION.txt",
+            "Departement_region.txt",
+            "Libelle_A129.txt",
+            "Libelle_PAYS.txt",
+            *FILES.values(),
+        ]
     )
     a129 = (demo / "Libelle_A129.txt").read_bytes()
     assert a129.startswith(b"\xef\xbb\xbfA01Z;") and a129.count(b"\r\n") == a129.count(b"\n") == 76
-    assert b'C26E;"Appareils de mesure, d\'essai et de navigation\xc2\xa0; articles d\'horlogerie";200901;999912\r\n' in a129
+    assert (
+        b"C26E;\"Appareils de mesure, d'essai et de navigation\xc2\xa0; articles d'horlogerie\";200901;999912\r\n"
+        in a129
+    )
     departements = read_label_file(demo / "Departement_region.txt")
     assert len(departements) == 101 and all(len(row) == 4 for row in departements)
     assert {"20", "99", "9A", "9B", "9C", "9D", "9E"} <= {row[0] for row in departements}
@@ -91,23 +109,27 @@ def test_layout_and_label_files(demo):
         periods[code].append((int(start), int(end)))
     # A code repeated across validity periods that do not overlap, as QU in the official file.
     assert sorted(periods["QU"]) == [(190001, 199912), (201201, 999912)]
-    assert {"FR", "QU", "GR", "XS", "XC", "XL"} <= set(periods) and "RS" not in periods and "MC" not in periods
+    assert (
+        {"FR", "QU", "GR", "XS", "XC", "XL"} <= set(periods) and "RS" not in periods and "MC" not in periods
+    )
     notice = (demo / "DEMONSTRATION.txt").read_text(encoding="utf-8")
     assert notice.startswith("Données de démonstration synthétiques") and "inventées" in notice
 
 
-def test_data_rows_follow_the_official_layout(demo):
+def test_data_rows_follow_the_official_layout(demo, demo_rows):
     departements = {row[0]: row[2] for row in read_label_file(demo / "Departement_region.txt")}
     a129 = {row[0] for row in read_label_file(demo / "Libelle_A129.txt", "utf-8-sig")}
     pays = {row[0] for row in read_label_file(demo / "Libelle_PAYS.txt")}
-    for flux, rows in read_rows(demo).items():
+    for flux, rows in demo_rows.items():
         assert len(rows) == DEFAULT_ROWS
         keys = set()
         for row in rows:
             assert len(row) == 10 and row[0] == flux and row[1] in "1234" and row[2] in ("2023", "2024")
             assert departements[row[3]] == row[4]  # the department's customs region
             assert row[5] in a129 and row[7] in pays
-            assert len(row[6]) == 4 and row[6].isdigit() and row[6][:2] == row[5][1:3]  # CPF4 of the same division
+            assert (
+                len(row[6]) == 4 and row[6].isdigit() and row[6][:2] == row[5][1:3]
+            )  # CPF4 of the same division
             assert row[8].isdigit() and row[9].isdigit()
             keys.add((row[1], row[2], row[3], row[6], row[7]))
         assert len(keys) == len(rows)  # the key is unique
@@ -135,10 +157,10 @@ def test_calibrated_on_the_published_figures(totals_2024):
     assert checked == 10
 
 
-def test_shape_top_ten_and_short_cases(demo):
+def test_shape_top_ten_and_short_cases(demo_rows):
     counts: dict[tuple[str, str], tuple[set, set]] = defaultdict(lambda: (set(), set()))
     by_partner: dict[str, dict[str, int]] = {"E": defaultdict(int), "I": defaultdict(int)}
-    for flux, rows in read_rows(demo).items():
+    for flux, rows in demo_rows.items():
         for row in rows:
             if row[2] == "2024":
                 counts[(row[3], flux)][0].add(row[5])
@@ -151,15 +173,16 @@ def test_shape_top_ten_and_short_cases(demo):
     wide = [key for key, (p, c) in counts.items() if len(p) >= 12 and len(c) >= 15]
     short = [key for key, (p, c) in counts.items() if len(p) < 10 or len(c) < 10]
     assert len(wide) >= 150 and {("48", "E"), ("9E", "E")} <= set(short)
-    for flux, values in by_partner.items():
+    for values in by_partner.values():
         ranked = sorted(values, key=values.get, reverse=True)
         assert {"DE", "BE", "IT", "ES"} <= set(ranked[:7]), ranked[:7]  # neighbours dominate
         assert sum(values[c] for c in ranked[:10]) > 0.7 * sum(values.values())  # concentrated
         assert len(ranked) > 150  # long tail
 
 
-def test_specialisations(demo):
-    rows = read_rows(demo)
+def test_specialisations(demo_rows):
+    rows = demo_rows
+
     def top_product(code: str, flux: str) -> str:
         values: dict[str, int] = defaultdict(int)
         for row in rows[flux]:
@@ -188,6 +211,20 @@ def test_rows_option_gives_exact_sizes_and_keeps_calibration(tmp_path, capsys):
     assert len(rows["E"]) == len(rows["I"]) == 2000
     exports_2024 = sum(int(r[8]) for r in rows["E"] if r[2] == "2024")
     assert exports_2024 == 580_354_500_000
+
+
+def test_writes_only_into_an_empty_folder_or_over_a_previous_demo(tmp_path):
+    other = tmp_path / "officiel"
+    other.mkdir()
+    (other / "Libelle_PAYS.txt").write_text("AD;Andorre;190001;999912\r\n")
+    with pytest.raises(TicomexError, match="holds files but no DEMONSTRATION.txt"):
+        write_demo_release(other, rows=1000)
+    assert [p.name for p in other.iterdir()] == ["Libelle_PAYS.txt"]
+    demo = write_demo_release(tmp_path / "demo", rows=1000)
+    (demo / "Libelle_CPF4_rev2.1.txt").write_text("stale")
+    write_demo_release(demo, rows=1000)
+    assert not (demo / "Libelle_CPF4_rev2.1.txt").exists()  # replaced as a whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "officiel"]
 
 
 def test_too_few_rows_is_a_clear_error(tmp_path, capsys):

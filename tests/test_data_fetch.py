@@ -22,7 +22,9 @@ def release_files(tmp_path_factory) -> Path:
     return write_demo_release(tmp_path_factory.mktemp("release") / "demo", rows=1000)
 
 
-def make_zip(folder: Path, target: Path, *, prefix: str = "", skip: str | None = None, extra: str | None = None) -> Path:
+def make_zip(
+    folder: Path, target: Path, *, prefix: str = "", skip: str | None = None, extra: str | None = None
+) -> Path:
     with zipfile.ZipFile(target, "w") as archive:
         for path in sorted(folder.iterdir()):
             if path.name != skip:
@@ -44,10 +46,16 @@ def test_incomplete_archive_names_the_missing_file_and_keeps_the_previous_releas
     out = unpack_release(make_zip(release_files, tmp_path / "good.zip"), tmp_path / "officiel")
     before = sorted(p.name for p in out.iterdir())
     bad = make_zip(release_files, tmp_path / "bad.zip", skip="Libelle_PAYS.txt")
-    with pytest.raises(TicomexError, match=r"bad.zip is not a complete release: .*Libelle_PAYS.txt is missing"):
+    with pytest.raises(
+        TicomexError, match=r"bad.zip is not a complete release: .*Libelle_PAYS.txt is missing"
+    ):
         unpack_release(bad, out)
     assert sorted(p.name for p in out.iterdir()) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.zip", "good.zip", "officiel"]  # nothing left over
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bad.zip",
+        "good.zip",
+        "officiel",
+    ]  # nothing left over
 
 
 def test_refuses_paths_outside_the_folder(release_files, tmp_path):
@@ -75,7 +83,9 @@ def test_offline_is_a_clear_error(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(fetch.urllib.request, "urlopen", offline)
     monkeypatch.delenv(fetch.URL_ENVIRONMENT_VARIABLE, raising=False)
-    with pytest.raises(TicomexError, match="Temporary failure in name resolution.*Offline\\?.*ticomex data demo"):
+    with pytest.raises(
+        TicomexError, match="Temporary failure in name resolution.*Offline\\?.*ticomex data demo"
+    ):
         fetch_release(None, tmp_path / "officiel")
     assert main(["data", "fetch", "--out", str(tmp_path / "officiel")]) == 1
     err = capsys.readouterr().err

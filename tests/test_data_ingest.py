@@ -70,11 +70,21 @@ def test_format_md_example_rows_load_typed(tmp_path):
         ("I", 2018, 3, "01", "18", "A01Z", "0111", "AR", 52, 11),
         ("I", 2018, 3, "01", "18", "A01Z", "0111", "AT", 29916, 20815),
     ]
-    types = query(tmp_path / "t.duckdb", "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'commerce' ORDER BY ordinal_position")
+    types = query(
+        tmp_path / "t.duckdb",
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'commerce' ORDER BY ordinal_position",
+    )
     assert types == [
-        ("flux", "VARCHAR"), ("annee", "SMALLINT"), ("trimestre", "TINYINT"), ("departement", "VARCHAR"),
-        ("region", "VARCHAR"), ("a129", "VARCHAR"), ("cpf4", "VARCHAR"), ("pays", "VARCHAR"),
-        ("valeur", "BIGINT"), ("masse", "BIGINT"),
+        ("flux", "VARCHAR"),
+        ("annee", "SMALLINT"),
+        ("trimestre", "TINYINT"),
+        ("departement", "VARCHAR"),
+        ("region", "VARCHAR"),
+        ("a129", "VARCHAR"),
+        ("cpf4", "VARCHAR"),
+        ("pays", "VARCHAR"),
+        ("valeur", "BIGINT"),
+        ("masse", "BIGINT"),
     ]
     assert report.rows_loaded == 4 and report.lines_rejected == 0 and report.years == (2018,)
 
@@ -84,13 +94,18 @@ def test_schema_tables_and_labels_valid_in_the_year(tmp_path):
     db = tmp_path / "t.duckdb"
     ingest(raw, db)
     assert query(db, "SELECT code, nom, region FROM departements ORDER BY code") == [
-        ("01", "Ain", "18"), ("05", "Hautes-Alpes", "21"), ("99", "Principauté de Monaco", "21"),
+        ("01", "Ain", "18"),
+        ("05", "Hautes-Alpes", "21"),
+        ("99", "Principauté de Monaco", "21"),
     ]
     assert query(db, "SELECT * FROM regions ORDER BY code") == [
-        ("18", "Auvergne - Rhône-Alpes"), ("21", "Provence-Alpes-Côte d'Azur"),
+        ("18", "Auvergne - Rhône-Alpes"),
+        ("21", "Provence-Alpes-Côte d'Azur"),
     ]
     # QU has two labels in two periods: 2018 gets the current one, once.
-    assert query(db, "SELECT annee, libelle FROM libelles_pays WHERE code = 'QU'") == [(2018, "Pays et territoires non déterminés")]
+    assert query(db, "SELECT annee, libelle FROM libelles_pays WHERE code = 'QU'") == [
+        (2018, "Pays et territoires non déterminés")
+    ]
     assert query(db, "SELECT libelle FROM libelles_a129 WHERE code = 'C26E'") == [
         ("Appareils de mesure, d'essai et de navigation ; articles d'horlogerie",)
     ]
@@ -98,9 +113,9 @@ def test_schema_tables_and_labels_valid_in_the_year(tmp_path):
         ("Céréales (à l'exclusion du riz), légumineuses et oléagineux",)
     ]
     # Joining the labels never changes a total.
-    assert query(db, "SELECT sum(valeur) FROM commerce c JOIN libelles_pays l ON l.code = c.pays AND l.annee = c.annee") == query(
-        db, "SELECT sum(valeur) FROM commerce"
-    )
+    assert query(
+        db, "SELECT sum(valeur) FROM commerce c JOIN libelles_pays l ON l.code = c.pays AND l.annee = c.annee"
+    ) == query(db, "SELECT sum(valeur) FROM commerce")
     publication = dict(query(db, "SELECT cle, valeur FROM publication"))
     assert publication["donnees"] == "officielles"
     assert publication["empreinte"] == release_fingerprint(raw)
@@ -136,7 +151,9 @@ def test_last_line_without_newline_and_blank_lines(tmp_path):
 
 
 def test_without_cpf4_labels_codes_are_checked_for_shape_only(tmp_path):
-    raw = write_release(tmp_path / "raw", cpf4=False, export_rows=EXPORT_ROWS + ["E;1;2018;01;18;A01Z;9999;BE;1;1"])
+    raw = write_release(
+        tmp_path / "raw", cpf4=False, export_rows=EXPORT_ROWS + ["E;1;2018;01;18;A01Z;9999;BE;1;1"]
+    )
     db = tmp_path / "t.duckdb"
     assert ingest(raw, db).rows_loaded == 5
     assert query(db, "SELECT count(*) FROM libelles_cpf4") == [(0,)]
@@ -156,7 +173,10 @@ def test_annual_naming_in_subfolders(tmp_path):
         (sub / f"Region_{year}_{flow}.txt").write_text("\r\n".join(rows) + "\r\n")
     (raw / "Libelle_CPF4.txt").write_bytes(CPF4.encode("cp1252"))
     report = ingest(raw, tmp_path / "t.duckdb")
-    assert [f.name for f in report.files] == ["Regional-2018-export/Region_2018_Export.txt", "Regional-2018-import/Region_2018_Import.txt"]
+    assert [f.name for f in report.files] == [
+        "Regional-2018-export/Region_2018_Export.txt",
+        "Regional-2018-import/Region_2018_Import.txt",
+    ]
     assert report.rows_loaded == 4
     assert query(tmp_path / "t.duckdb", "SELECT count(*) FROM libelles_cpf4") == [(3,)]
 
@@ -168,7 +188,11 @@ def test_real_label_files_of_shared(tmp_path):
     raw.mkdir()
     for name in ("Libelle_A129.txt", "Libelle_CPF4_rev2.1.txt", "Libelle_PAYS.txt", "Departement_region.txt"):
         shutil.copy(SHARED / "dgddi" / name, raw / name)
-    rows = EXPORT_ROWS + ["E;1;2018;92;03;C26E;2651;QU;100;1", "E;1;2018;9E;24;A01Z;0130;XK;7;1", "E;1;2018;99;21;A01Z;0111;XS;3;1"]
+    rows = EXPORT_ROWS + [
+        "E;1;2018;92;03;C26E;2651;QU;100;1",
+        "E;1;2018;9E;24;A01Z;0130;XK;7;1",
+        "E;1;2018;99;21;A01Z;0111;XS;3;1",
+    ]
     (raw / "REGIONAL_CPF4PAYSE.txt").write_text("\r\n".join(rows) + "\r\n")
     (raw / "REGIONAL_CPF4PAYSI.txt").write_text("\r\n".join(IMPORT_ROWS) + "\r\n")
     db = tmp_path / "t.duckdb"
@@ -184,16 +208,21 @@ def test_real_label_files_of_shared(tmp_path):
     ]
     # cp1252, quoted.
     assert query(db, "SELECT libelle FROM libelles_cpf4 WHERE code = '0130'") == [
-        ("Plants : plants de pépinière, bulbes, tubercules et rhizomes, boutures et greffons ; blanc de champignon",)
+        (
+            "Plants : plants de pépinière, bulbes, tubercules et rhizomes, boutures et greffons ; blanc de champignon",
+        )
     ]
     # Codes repeated across validity periods get the label of 2018, once each.
     labels = dict(query(db, "SELECT code, libelle FROM libelles_pays WHERE code IN ('QU', 'XK', 'XS')"))
     assert labels == {"QU": "Pays et territoires non déterminés", "XK": "Kosovo", "XS": "Serbie"}
-    codes = {line.split(";")[0] for line in (SHARED / "dgddi" / "Libelle_PAYS.txt").read_text(encoding="utf-8").splitlines()}
+    codes = {
+        line.split(";")[0]
+        for line in (SHARED / "dgddi" / "Libelle_PAYS.txt").read_text(encoding="utf-8").splitlines()
+    }
     assert query(db, "SELECT count(*), count(DISTINCT code) FROM libelles_pays") == [(len(codes), len(codes))]
-    assert query(db, "SELECT sum(c.valeur) FROM commerce c JOIN libelles_pays l USING (annee) WHERE l.code = c.pays") == query(
-        db, "SELECT sum(valeur) FROM commerce"
-    )
+    assert query(
+        db, "SELECT sum(c.valeur) FROM commerce c JOIN libelles_pays l USING (annee) WHERE l.code = c.pays"
+    ) == query(db, "SELECT sum(valeur) FROM commerce")
 
 
 # --------------------------------------------------------------------------- bad input
@@ -219,28 +248,42 @@ GOOD = "E;3;2018;01;18;A01Z;0111;BE;406473;1210935"
         ("E;3;18;01;18;A01Z;0111;BE;12;7", "year '18' is not a 4-digit year"),
         ("E;3;2018;02;18;A01Z;0111;BE;12;7", "department '02' is not in Departement_region.txt"),
         ("E;3;2018;01;77;A01Z;0111;BE;12;7", "region '77' is not in Departement_region.txt"),
-        ("E;3;2018;01;21;A01Z;0111;BE;12;7", "region '21' is not the region of department 01 (18 in Departement_region.txt)"),
+        (
+            "E;3;2018;01;21;A01Z;0111;BE;12;7",
+            "region '21' is not the region of department 01 (18 in Departement_region.txt)",
+        ),
         ("E;3;2018;01;18;Z99Z;0111;BE;12;7", "product (A129) 'Z99Z' is not in Libelle_A129.txt"),
         ("E;3;2018;01;18;A01Z;0112;BE;12;7", "CPF4 '0112' is not in Libelle_CPF4_rev2.1.txt"),
         ("E;3;2018;01;18;A01Z;0111;ZZ;12;7", "country 'ZZ' is not in Libelle_PAYS.txt"),
     ],
 )
-def test_each_bad_line_is_named_with_file_line_and_reason(tmp_path, capsys, bad_line, reason):
+def test_each_bad_line_is_named_with_file_line_and_reason(tmp_path, bad_line, reason):
     raw = write_release(tmp_path / "raw", export_rows=[GOOD, bad_line, EXPORT_ROWS[1]])
     db = tmp_path / "t.duckdb"
+    db.write_bytes(b"the previous database")
     with pytest.raises(IngestError) as caught:
         ingest(raw, db)
     assert f"REGIONAL_CPF4PAYSE.txt, line 2: {reason}" in str(caught.value)
-    assert caught.value.bad_lines[0].ligne == 2
-    assert not db.exists()
-    # Through the CLI: plain message, exit code 1.
-    assert main(["data", "ingest", "--raw", str(raw), "--db", str(db)]) == 1
+    assert [(b.fichier, b.ligne) for b in caught.value.bad_lines] == [("REGIONAL_CPF4PAYSE.txt", 2)]
+    assert db.read_bytes() == b"the previous database"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw", "t.duckdb"]
+
+
+def test_cli_prints_bad_lines_without_traceback_and_exits_1(tmp_path, capsys):
+    raw = write_release(
+        tmp_path / "raw", import_rows=[IMPORT_ROWS[0], "I;3;2018;01;18;A01Z;0111;AT;29916;2.5"]
+    )
+    assert main(["data", "ingest", "--raw", str(raw), "--db", str(tmp_path / "t.duckdb")]) == 1
     err = capsys.readouterr().err
-    assert f"REGIONAL_CPF4PAYSE.txt, line 2: {reason}" in err and "Traceback" not in err
+    assert err.startswith("ticomex: ") and "Traceback" not in err
+    assert "REGIONAL_CPF4PAYSI.txt, line 2: mass '2.5' is not a whole number of kilograms" in err
+    assert "--skip-bad-lines" in err
 
 
 def test_duplicate_key_names_every_line(tmp_path):
-    same_key = "E;3;2018;01;18;C10A;0111;BE;99;9"  # same flow, year, quarter, department, CPF4, country as line 1
+    same_key = (
+        "E;3;2018;01;18;C10A;0111;BE;99;9"  # same flow, year, quarter, department, CPF4, country as line 1
+    )
     raw = write_release(tmp_path / "raw", export_rows=[GOOD, EXPORT_ROWS[1], same_key])
     with pytest.raises(IngestError) as caught:
         ingest(raw, tmp_path / "t.duckdb")
@@ -258,7 +301,9 @@ def test_duplicate_across_annual_files(tmp_path):
     (raw / "Region_2018_Export.txt").write_text(GOOD + "\r\n")
     (raw / "Region_2019_Export.txt").write_text(EXPORT_ROWS[1] + "\r\n" + GOOD + "\r\n")
     (raw / "Region_2018_Import.txt").write_text(IMPORT_ROWS[0] + "\r\n")
-    with pytest.raises(IngestError, match=r"Region_2019_Export.txt, line 2: same key .* as Region_2018_Export.txt line 1"):
+    with pytest.raises(
+        IngestError, match=r"Region_2019_Export.txt, line 2: same key .* as Region_2018_Export.txt line 1"
+    ):
         ingest(raw, tmp_path / "t.duckdb")
 
 
@@ -288,7 +333,9 @@ def test_failed_ingest_leaves_previous_database_untouched(tmp_path):
 
 def test_bad_label_file_line_is_named(tmp_path):
     raw = write_release(tmp_path / "raw")
-    (raw / "Libelle_PAYS.txt").write_text("AR;Argentine;190001;999912\r\nBE;Belgique;199901\r\nBR;Brésil;1900;999912\r\n", encoding="utf-8")
+    (raw / "Libelle_PAYS.txt").write_text(
+        "AR;Argentine;190001;999912\r\nBE;Belgique;199901\r\nBR;Brésil;1900;999912\r\n", encoding="utf-8"
+    )
     with pytest.raises(IngestError) as caught:
         ingest(raw, tmp_path / "t.duckdb")
     message = str(caught.value)
@@ -301,13 +348,26 @@ def test_missing_label_file_is_named(tmp_path):
     (raw / "Libelle_A129.txt").unlink()
     with pytest.raises(TicomexError, match="Libelle_A129.txt is missing"):
         ingest(raw, tmp_path / "t.duckdb")
-    assert main(["data", "ingest", "--raw", str(tmp_path / "nowhere"), "--db", str(tmp_path / "t.duckdb")]) == 1
+    assert (
+        main(["data", "ingest", "--raw", str(tmp_path / "nowhere"), "--db", str(tmp_path / "t.duckdb")]) == 1
+    )
 
 
 def test_non_utf8_bytes_are_reported_not_crashing(tmp_path):
     raw = write_release(tmp_path / "raw")
-    (raw / "REGIONAL_CPF4PAYSE.txt").write_bytes((GOOD + "\r\nE;3;2018;01;18;A01Z;0111;B\xc9;1;1\r\n").encode("latin-1"))
+    (raw / "REGIONAL_CPF4PAYSE.txt").write_bytes(
+        (GOOD + "\r\nE;3;2018;01;18;A01Z;0111;B\xc9;1;1\r\n").encode("latin-1")
+    )
     with pytest.raises(IngestError, match="line 2: country 'BÉ' is not in Libelle_PAYS.txt"):
+        ingest(raw, tmp_path / "t.duckdb")
+
+
+def test_unreadable_line_is_named(tmp_path):
+    raw = write_release(tmp_path / "raw")
+    (raw / "REGIONAL_CPF4PAYSE.txt").write_bytes(
+        ("\r\n".join(EXPORT_ROWS) + "\r\nE;3;2018\x1f;01\r\n").encode()
+    )
+    with pytest.raises(IngestError, match=r"REGIONAL_CPF4PAYSE.txt: cannot be read as text lines .*Line: 3"):
         ingest(raw, tmp_path / "t.duckdb")
 
 
@@ -331,10 +391,23 @@ def test_skip_bad_lines_loads_good_ones_and_writes_rejects(tmp_path, capsys):
         ]
     assert query(db, "SELECT count(*), sum(valeur) FROM commerce WHERE flux = 'E'") == [(2, 406473 + 11228)]
     # lines read = loaded + rejected; euros read = loaded + rejected (12.5 is not a euro amount).
-    assert "REGIONAL_CPF4PAYSE.txt (exports): 4 lines read = 2 loaded + 2 rejected; 418 701 € read = 417 701 € loaded + 1 000 € rejected" in out
+    assert (
+        "REGIONAL_CPF4PAYSE.txt (exports): 4 lines read = 2 loaded + 2 rejected; 418 701 € read = 417 701 € loaded + 1 000 € rejected"
+        in out
+    )
     # A later clean ingest removes the stale rejects file.
     ingest(write_release(tmp_path / "clean"), db)
     assert not rejects.exists()
+
+
+def test_nothing_to_load_keeps_the_previous_database(tmp_path):
+    db = tmp_path / "t.duckdb"
+    db.write_bytes(b"the previous database")
+    raw = write_release(tmp_path / "raw", export_rows=["E;3;2018;01;18;A01Z;0111;BE;1.5;1"], import_rows=[])
+    with pytest.raises(IngestError, match="no data row to load"):
+        ingest(raw, db, skip_bad_lines=True)
+    assert db.read_bytes() == b"the previous database"
+    assert not rejects_path(db).exists()
 
 
 def test_reconciliation_on_demo_release_matches_an_independent_count(tmp_path):
@@ -345,7 +418,11 @@ def test_reconciliation_on_demo_release_matches_an_independent_count(tmp_path):
     for file_report in report.files:
         lines = (raw / file_report.name).read_text().splitlines()
         assert file_report.lines_read == len(lines) == file_report.rows_loaded == 3000
-        assert file_report.euros_read == sum(int(line.split(";")[8]) for line in lines) == file_report.euros_loaded
+        assert (
+            file_report.euros_read
+            == sum(int(line.split(";")[8]) for line in lines)
+            == file_report.euros_loaded
+        )
         assert file_report.lines_rejected == file_report.euros_rejected == 0
 
 

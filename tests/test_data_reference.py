@@ -22,17 +22,20 @@ def shared() -> Path:
 
 
 def test_a129_labels_are_the_customs_ones(shared):
-    official = {l.code: l.libelle for l in read_labels(shared / "dgddi" / "Libelle_A129.txt")}
+    official = {label.code: label.libelle for label in read_labels(shared / "dgddi" / "Libelle_A129.txt")}
     assert reference.libelles_a129() == official
 
 
 def test_departements_are_the_customs_ones(shared):
-    official = [(d.code, d.nom, d.region, d.region_nom) for d in read_departements(shared / "dgddi" / "Departement_region.txt")]
+    official = [
+        (d.code, d.nom, d.region, d.region_nom)
+        for d in read_departements(shared / "dgddi" / "Departement_region.txt")
+    ]
     assert [(d.code, d.nom, d.region, d.region_nom) for d in reference.departements()] == official
 
 
 def test_cpf4_classes_exist_and_belong_to_their_a129_division(shared):
-    official = {l.code for l in read_labels(shared / "dgddi" / "Libelle_CPF4_rev2.1.txt")}
+    official = {label.code for label in read_labels(shared / "dgddi" / "Libelle_CPF4_rev2.1.txt")}
     grouped = reference.cpf4_par_a129()
     assert list(grouped) == list(reference.libelles_a129())  # every A129 code, in order
     classes = [c for codes in grouped.values() for c in codes]
@@ -43,7 +46,10 @@ def test_cpf4_classes_exist_and_belong_to_their_a129_division(shared):
 
 
 def test_geonomenclature_rows_are_the_customs_ones(shared):
-    official = {(l.code, l.debut, l.fin): l.libelle for l in read_labels(shared / "dgddi" / "Libelle_PAYS.txt")}
+    official = {
+        (label.code, label.debut, label.fin): label.libelle
+        for label in read_labels(shared / "dgddi" / "Libelle_PAYS.txt")
+    }
     for row in reference.pays_geonomenclature():
         assert official[(row.code, int(row.debut), int(row.fin))] == row.libelle, row
     current = {code for (code, _, fin) in official if fin == 999912}
@@ -59,7 +65,9 @@ def test_published_figures_are_those_of_the_sheets(shared):
         c = ours[(row["niveau"], row["code"], row["flux"])]
         assert c.total_millions_eur == Decimal(row["total_millions_eur"])
         assert c.part_region_pct == (Decimal(row["part_region_pct"]) if row["part_region_pct"] else None)
-        assert c.part_nationale_pct == (Decimal(row["part_nationale_pct"]) if row["part_nationale_pct"] else None)
+        assert c.part_nationale_pct == (
+            Decimal(row["part_nationale_pct"]) if row["part_nationale_pct"] else None
+        )
 
 
 def test_published_totals_taken_exactly_print_the_published_shares():
@@ -72,5 +80,9 @@ def test_published_totals_taken_exactly_print_the_published_shares():
             continue
         region = total[("region", region_of[c.code], c.flux)]
         france = total[("france", "FR", c.flux)]
-        assert (c.total_millions_eur * 100 / region).quantize(Decimal("0.1"), ROUND_HALF_UP) == c.part_region_pct
-        assert (c.total_millions_eur * 100 / france).quantize(Decimal("0.01"), ROUND_HALF_UP) == c.part_nationale_pct
+        assert (c.total_millions_eur * 100 / region).quantize(
+            Decimal("0.1"), ROUND_HALF_UP
+        ) == c.part_region_pct
+        assert (c.total_millions_eur * 100 / france).quantize(
+            Decimal("0.01"), ROUND_HALF_UP
+        ) == c.part_nationale_pct

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -32,6 +33,8 @@ KEYED_DISTRIBUTIONS = (
 # Written by nbformat with indent=1 and sorted keys: the notebook's own metadata keys are
 # the only ones indented by two spaces (cell keys are indented by three).
 _KEY_MARKER = b'\n  "ticomex": '
+# The notebook's metadata comes last in the file and holds a few kilobytes.
+_TAIL_BYTES = 64 * 1024
 
 
 def sha256_file(path: Path) -> str:
@@ -80,11 +83,17 @@ class KeyMaker:
 def read_stored_record(notebook: Path) -> dict | None:
     """`metadata.ticomex` of an executed notebook, or None when absent or unreadable.
 
-    Parses only the tail of the file: a no-op rebuild reads 100 notebooks whose chart specs
-    make them large, and full JSON parsing of all of them costs more than the rest.
+    Reads and parses only the tail of the file: a no-op rebuild checks 100 notebooks of about
+    0.5 MB each (chart specs), and parsing them whole would cost more than everything else.
     """
     try:
-        text = notebook.read_bytes()
+        with open(notebook, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - _TAIL_BYTES))
+            text = f.read()
+            if _KEY_MARKER not in text and size > _TAIL_BYTES:  # unusually large metadata
+                f.seek(0)
+                text = f.read()
     except OSError:
         return None
     start = text.rfind(_KEY_MARKER)

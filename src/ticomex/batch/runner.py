@@ -268,4 +268,7 @@ class WarmRunner:
     def close(self) -> None:
         if self.kernel is not None:
             kernel, self.kernel = self.kernel, None
-            kernel.stop()
+            try:
+                kernel.stop()
+            except Exception:  # a kernel that died cannot be shut down: nothing left to stop
+                pass

@@ -17,7 +17,8 @@ import csv
 import gettext
 import io
 import math
-import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib.resources import files
@@ -36,10 +37,11 @@ from ticomex.data.release import (
     EXPORT_FILE,
     IMPORT_FILE,
     PAYS_FILE,
+    replace_folder,
 )
 from ticomex.errors import TicomexError
 
-DEFAULT_ROWS = 120_000  # data rows per flow file: ~0.5 s to write, well under 1 s to ingest
+DEFAULT_ROWS = 120_000  # data rows per flow file: about 1 s to generate, well under 1 s to ingest
 SEED = 2024
 YEARS = (2023, 2024)
 CALIBRATED_YEAR = 2024
@@ -61,6 +63,11 @@ RESERVED_CPF4 = {
 }
 SLOTS = len(YEARS) * 4  # (year, quarter) cells a product-partner pair can fill
 MIN_ROWS_PER_DEPARTMENT = 8
+# Products and partners of a department grow with its size from these floors, above the sheets'
+# top 10, so that "top 10 + autres" is exercised (only departments capped in
+# demo_departements.csv fall below, for the short case).
+MIN_PRODUCTS, EXTRA_PRODUCTS = 12, 52
+MIN_PARTNERS, EXTRA_PARTNERS = 15, 150
 
 
 # --------------------------------------------------------------------------- inputs
@@ -100,10 +107,14 @@ def _profiles() -> dict[str, Profile]:
     for row in _read_demo_table("demo_departements.csv"):
         profiles[row["code"]] = Profile(
             code=row["code"],
-            size={"E": float(row["export_meur"]) if row["export_meur"] else None,
-                  "I": float(row["import_meur"]) if row["import_meur"] else None},
-            specialites={"E": _factors(row["specialites_export"], SPECIALITY_FACTOR),
-                         "I": _factors(row["specialites_import"], SPECIALITY_FACTOR)},
+            size={
+                "E": float(row["export_meur"]) if row["export_meur"] else None,
+                "I": float(row["import_meur"]) if row["import_meur"] else None,
+            },
+            specialites={
+                "E": _factors(row["specialites_export"], SPECIALITY_FACTOR),
+                "I": _factors(row["specialites_import"], SPECIALITY_FACTOR),
+            },
             pays_favoris=_factors(row["pays_favoris"], 2.0),
             max_produits={"E": optional_int(row["max_produits_e"]), "I": optional_int(row["max_produits_i"])},
             max_pays={"E": optional_int(row["max_pays_e"]), "I": optional_int(row["max_pays_i"])},
@@ -195,22 +206,27 @@ def department_targets() -> dict[str, dict[str, int]]:
         fixed = {code: v for (niveau, code), v in figures.items() if niveau == "departement"}
         fixed_regions = {code: v for (niveau, code), v in figures.items() if niveau == "region"}
         target = dict(fixed)
-        groups: list[tuple[int, list[str]]] = []
-        for region, total in fixed_regions.items():
-            members = [d.code for d in departements if d.region == region and d.code not in fixed]
-            groups.append((total - sum(fixed[d.code] for d in departements if d.region == region and d.code in fixed), members))
-        rest = [d.code for d in departements if d.region not in fixed_regions and d.code not in fixed]
-        france = figures[("france", "FR")]
-        groups.append((france - sum(fixed_regions.values()) - sum(
-            fixed[d.code] for d in departements if d.region not in fixed_regions and d.code in fixed), rest))
+        # (total to share, departments sharing it): each published region, then the rest of France.
+        groups = [
+            (total, [d.code for d in departements if d.region == region])
+            for region, total in fixed_regions.items()
+        ]
+        groups.append(
+            (
+                figures[("france", "FR")] - sum(fixed_regions.values()),
+                [d.code for d in departements if d.region not in fixed_regions],
+            )
+        )
         for total, members in groups:
-            sizes = []
-            for code in members:
-                size = profiles[code].size[flux]
-                if size is None:
-                    raise TicomexError(f"demo_departements.csv: department {code} needs a size for flow {flux}")
-                sizes.append(size)
-            target.update(zip(members, (int(v) for v in allocate(total, np.array(sizes)))))
+            free = [code for code in members if code not in fixed]
+            left = total - sum(fixed[code] for code in members if code in fixed)
+            sizes = [profiles[code].size[flux] for code in free]
+            if None in sizes:
+                missing = free[sizes.index(None)]
+                raise TicomexError(
+                    f"demo_departements.csv: department {missing} needs a size for flow {flux}"
+                )
+            target.update(zip(free, (int(v) for v in allocate(left, np.array(sizes)))))
         targets[flux] = {d.code: target[d.code] for d in departements}
     return targets
 
@@ -224,7 +240,7 @@ class _Choice:
 
     code: str
     product_ids: np.ndarray  # indices into _Generator.products
-    cpf4: list[str]
+    cpf4_ids: np.ndarray  # indices into _Generator.cpf4
     cpf4_product: np.ndarray  # index into product_ids, per CPF4 class
     cpf4_weight: np.ndarray
     country_ids: np.ndarray  # indices into _Generator.countries
@@ -233,7 +249,7 @@ class _Choice:
 
     @property
     def capacity(self) -> int:
-        return len(self.cpf4) * len(self.country_ids) * SLOTS
+        return len(self.cpf4_ids) * len(self.country_ids) * SLOTS
 
 
 def _weighted_sample(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray:
@@ -250,14 +266,31 @@ class _Generator:
         self.region_of = {d.code: d.region for d in self.departements}
         self.profiles = _profiles()
         self.cpf4_of = reference.cpf4_par_a129()
+        self.cpf4 = sorted(c for classes in self.cpf4_of.values() for c in classes)
+        self.cpf4_id = {c: i for i, c in enumerate(self.cpf4)}
         products = _read_demo_table("demo_produits.csv")
         self.products = [p["a129"] for p in products]
-        self.product_share = {f: np.array([float(p[k]) for p in products]) for f, k in (("E", "export"), ("I", "import"))}
+        if self.products != list(reference.libelles_a129()):
+            raise TicomexError("demo_produits.csv must list the A129 codes of reference/a129.csv, in order")
+        if sorted(self.profiles) != sorted(self.region_of):
+            raise TicomexError(
+                "demo_departements.csv must list the departments of reference/departements.csv"
+            )
+        self.product_share = {
+            f: np.array([float(p[k]) for p in products]) for f, k in (("E", "export"), ("I", "import"))
+        }
         self.outside_speciality = np.array([float(p["hors_specialite"]) for p in products])
-        self.price = {p["a129"]: float(p["euros_par_kg"]) if p["euros_par_kg"] else None for p in products}
+        # No unit value (electricity): no mass.
+        self.price = np.array([float(p["euros_par_kg"]) if p["euros_par_kg"] else np.inf for p in products])
         labels = pays_labels()
-        valid = sorted({code for code, _, debut, fin in labels
-                        if int(debut) <= YEARS[0] * 100 + 1 and int(fin) >= YEARS[-1] * 100 + 12} - NOT_A_PARTNER)
+        valid = sorted(
+            {
+                code
+                for code, _, debut, fin in labels
+                if int(debut) <= YEARS[0] * 100 + 1 and int(fin) >= YEARS[-1] * 100 + 12
+            }
+            - NOT_A_PARTNER
+        )
         self.countries = valid
         main = {row["code"]: row for row in _read_demo_table("demo_pays.csv")}
         tail = 0.01 * rng.lognormal(0.0, 1.0, len(valid))  # the long tail of small partners
@@ -278,12 +311,21 @@ class _Generator:
         scale = target / largest
         specialites = profile.specialites[flux]
         base = self.product_share[flux] * self.outside_speciality
-        base = np.array([specialites[p] * SPECIALITY_POINTS if p in specialites else b for p, b in zip(self.products, base)])
-        allowed = np.array([any(code in RESERVED_CPF4.get(c, {code}) for c in self.cpf4_of[p]) for p in self.products])
+        base = np.array(
+            [
+                specialites[p] * SPECIALITY_POINTS if p in specialites else b
+                for p, b in zip(self.products, base)
+            ]
+        )
+        allowed = np.array(
+            [any(code in RESERVED_CPF4.get(c, {code}) for c in self.cpf4_of[p]) for p in self.products]
+        )
         weight = base * rng.lognormal(0.0, 0.7, len(self.products)) * allowed
-        n_products = round(12 + 52 * scale**0.35)
-        n_countries = round(15 + 150 * scale**0.4)
-        n_products = min(n_products, profile.max_produits[flux] or n_products, int(allowed.sum()), max(1, budget // 8))
+        n_products = round(MIN_PRODUCTS + EXTRA_PRODUCTS * scale**0.35)
+        n_countries = round(MIN_PARTNERS + EXTRA_PARTNERS * scale**0.4)
+        n_products = min(
+            n_products, profile.max_produits[flux] or n_products, int(allowed.sum()), max(1, budget // 8)
+        )
         n_countries = min(n_countries, profile.max_pays[flux] or n_countries, max(1, budget // 8))
         chosen = np.sort(_weighted_sample(rng, weight, n_products))
         cpf4, cpf4_product, cpf4_weight = [], [], []
@@ -291,7 +333,7 @@ class _Generator:
             product = self.products[i]
             classes = [c for c in self.cpf4_of[product] if code in RESERVED_CPF4.get(c, {code})]
             split = rng.dirichlet(np.full(len(classes), 0.6))
-            cpf4 += classes
+            cpf4 += [self.cpf4_id[c] for c in classes]
             cpf4_product += [index] * len(classes)
             cpf4_weight += list(weight[i] * split)
         favoris = profile.pays_favoris
@@ -301,7 +343,7 @@ class _Generator:
         return _Choice(
             code=code,
             product_ids=chosen,
-            cpf4=cpf4,
+            cpf4_ids=np.array(cpf4),
             cpf4_product=np.array(cpf4_product),
             cpf4_weight=np.array(cpf4_weight),
             country_ids=picked,
@@ -325,7 +367,11 @@ class _Generator:
             forced[rows_of_product[i], j] = True
         forced[np.argmax(keys, axis=0), np.arange(n_countries)] = True
         n_forced = int(forced.sum())
-        n_pairs = min(max(n_forced, math.ceil(choice.rows / 5.5), math.ceil(choice.rows / SLOTS)), weight.size, choice.rows)
+        n_pairs = min(
+            max(n_forced, math.ceil(choice.rows / 5.5), math.ceil(choice.rows / SLOTS)),
+            weight.size,
+            choice.rows,
+        )
         order = np.argsort(-np.where(forced, np.inf, keys).ravel(), kind="stable")[:n_pairs]
         pair_cpf4, pair_country = np.unravel_index(order, weight.shape)
         pair_weight = weight[pair_cpf4, pair_country] * rng.lognormal(0.0, 0.8, n_pairs)
@@ -347,16 +393,14 @@ class _Generator:
             in_year = annee == year
             if in_year.any():
                 valeur[in_year] = 1 + allocate(total - int(in_year.sum()), raw[in_year])
-        cpf4 = np.array(choice.cpf4)[pair_cpf4[pair_index]]
-        a129 = np.array(self.products)[choice.product_ids[choice.cpf4_product[pair_cpf4[pair_index]]]]
-        price = np.array([self.price[p] or np.inf for p in a129])
-        masse = np.rint(valeur / price * rng.lognormal(0.0, 0.35, valeur.size)).astype(np.int64)
-        return {
+        a129 = choice.product_ids[choice.cpf4_product[pair_cpf4[pair_index]]]
+        masse = np.rint(valeur / self.price[a129] * rng.lognormal(0.0, 0.35, valeur.size)).astype(np.int64)
+        return {  # codes as indices into the vocabularies, turned into text once, when writing
             "annee": annee,
             "trimestre": slot_index % 4 + 1,
             "a129": a129,
-            "cpf4": cpf4,
-            "pays": np.array(self.countries)[choice.country_ids[pair_country[pair_index]]],
+            "cpf4": choice.cpf4_ids[pair_cpf4[pair_index]],
+            "pays": choice.country_ids[pair_country[pair_index]],
             "valeur": valeur,
             "masse": masse,
         }
@@ -410,51 +454,93 @@ def generate(rows: int = DEFAULT_ROWS, seed: int = SEED) -> dict[str, pd.DataFra
         _fit_capacity(choices)
         growth = rng.uniform(0.88, 1.08, len(choices))  # 2023 total relative to 2024
         parts = []
-        for choice, g in zip(choices, growth):
+        for index, (choice, g) in enumerate(zip(choices, growth)):
             part = generator.rows(flux, choice, target[choice.code], float(g))
-            part["departement"] = np.full(part["valeur"].size, choice.code)
+            part["departement"] = np.full(part["valeur"].size, index)
             parts.append(part)
-        frame = pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
-        frame.insert(0, "flux", flux)
-        frame["region"] = frame["departement"].map(generator.region_of)
-        frame = frame.sort_values(["annee", "trimestre", "departement", "a129", "cpf4", "pays"], kind="stable")
-        columns = ["flux", "trimestre", "annee", "departement", "region", "a129", "cpf4", "pays", "valeur", "masse"]
-        tables[flux] = frame[columns].reset_index(drop=True)
+        columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        vocabularies = {
+            "departement": list(target),
+            "a129": generator.products,
+            "cpf4": generator.cpf4,
+            "pays": generator.countries,
+        }
+        # Sort as the files are written: year, quarter, then the codes in text order.
+        text_rank = {
+            k: np.argsort(np.argsort(v, kind="stable"), kind="stable") for k, v in vocabularies.items()
+        }
+        order = np.lexsort(
+            tuple(
+                text_rank[k][columns[k]] if k in text_rank else columns[k]
+                for k in ("pays", "cpf4", "a129", "departement", "trimestre", "annee")
+            )
+        )
+        region_codes = sorted(set(generator.region_of.values()))
+        region_of_index = np.array(
+            [region_codes.index(generator.region_of[c]) for c in vocabularies["departement"]]
+        )
+        n = order.size
+        tables[flux] = pd.DataFrame(
+            {
+                "flux": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[flux]),
+                "trimestre": columns["trimestre"][order],
+                "annee": columns["annee"][order],
+                "departement": pd.Categorical.from_codes(
+                    columns["departement"][order], categories=vocabularies["departement"]
+                ),
+                "region": pd.Categorical.from_codes(
+                    region_of_index[columns["departement"][order]], categories=region_codes
+                ),
+                "a129": pd.Categorical.from_codes(columns["a129"][order], categories=vocabularies["a129"]),
+                "cpf4": pd.Categorical.from_codes(columns["cpf4"][order], categories=vocabularies["cpf4"]),
+                "pays": pd.Categorical.from_codes(columns["pays"][order], categories=vocabularies["pays"]),
+                "valeur": columns["valeur"][order],
+                "masse": columns["masse"][order],
+            }
+        )
     return tables
 
 
 # --------------------------------------------------------------------------- writing
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _write_data_file(frame: pd.DataFrame, path: Path) -> None:
     """`;`-separated, no header, CRLF, in the frame's order (DuckDB keeps insertion order)."""
-    temporary = path.with_name(f".{path.name}.tmp")
     with duckdb.connect() as con:
         con.register("lignes", frame)
         con.execute(
-            f"COPY (SELECT * FROM lignes) TO '{temporary}' (FORMAT csv, HEADER false, DELIMITER ';', QUOTE '', NEW_LINE '\r\n')"
+            f"COPY (SELECT * FROM lignes) TO {_sql_text(str(path))} "
+            "(FORMAT csv, HEADER false, DELIMITER ';', QUOTE '', NEW_LINE '\r\n')"
         )
-    os.replace(temporary, path)
 
 
 def write_demo_release(out: Path, rows: int | None = None) -> Path:
-    """Write the demo release into `out` (created if needed) and return the folder."""
+    """Write the demo release into `out` and return the folder.
+
+    `out` must be absent, empty or a previous demo release (never someone's other files); the
+    release is written beside it and swapped in at the end, so a failure leaves the previous one."""
     out = Path(out)
-    rows = DEFAULT_ROWS if rows is None else rows
-    tables = generate(rows)
-    out.mkdir(parents=True, exist_ok=True)
-    for flux, frame in tables.items():
-        _write_data_file(frame, out / FLUX_FILES[flux])
-    a129 = [(code, label, *A129_VALIDITY) for code, label in reference.libelles_a129().items()]
-    _write_atomically(out / A129_FILE, label_file_bytes(a129, bom=True))
-    _write_atomically(out / PAYS_FILE, label_file_bytes(pays_labels()))
-    departements = [(d.code, d.nom, d.region, d.region_nom) for d in reference.departements()]
-    _write_atomically(out / DEPARTEMENTS_FILE, label_file_bytes(departements))
-    _write_atomically(out / DEMONSTRATION_FILE, demonstration_text().encode("utf-8"))
+    if out.is_dir() and any(out.iterdir()) and not (out / DEMONSTRATION_FILE).is_file():
+        raise TicomexError(
+            f"{out}: holds files but no {DEMONSTRATION_FILE}; choose another folder for the demo"
+        )
+    tables = generate(DEFAULT_ROWS if rows is None else rows)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for flux, frame in tables.items():
+            _write_data_file(frame, staging / FLUX_FILES[flux])
+        a129 = [(code, label, *A129_VALIDITY) for code, label in reference.libelles_a129().items()]
+        (staging / A129_FILE).write_bytes(label_file_bytes(a129, bom=True))
+        (staging / PAYS_FILE).write_bytes(label_file_bytes(pays_labels()))
+        departements = [(d.code, d.nom, d.region, d.region_nom) for d in reference.departements()]
+        (staging / DEPARTEMENTS_FILE).write_bytes(label_file_bytes(departements))
+        (staging / DEMONSTRATION_FILE).write_bytes(demonstration_text().encode("utf-8"))
+        replace_folder(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return out

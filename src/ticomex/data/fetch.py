@@ -15,7 +15,7 @@ import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from ticomex.data.release import locate_release
+from ticomex.data.release import locate_release, replace_folder
 from ticomex.errors import TicomexError
 
 URL_ENVIRONMENT_VARIABLE = "TICOMEX_RELEASE_URL"
@@ -32,9 +32,15 @@ CHUNK_BYTES = 1 << 20
 
 def release_url(year: int | None, url: str | None = None) -> str:
     """The address to download: the argument, else the environment variable, else the default."""
-    template = url or os.environ.get(URL_ENVIRONMENT_VARIABLE) or RELEASE_URLS["latest" if year is None else "annual"]
+    template = (
+        url
+        or os.environ.get(URL_ENVIRONMENT_VARIABLE)
+        or RELEASE_URLS["latest" if year is None else "annual"]
+    )
     if year is not None and "{year}" not in template:
-        raise TicomexError(f"release URL {template!r} has no {{year}} placeholder, so --year {year} cannot be used")
+        raise TicomexError(
+            f"release URL {template!r} has no {{year}} placeholder, so --year {year} cannot be used"
+        )
     return template.replace("{year}", str(year)) if year is not None else template
 
 
@@ -57,7 +63,9 @@ def _safe_members(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipInfo
     for info in archive.infolist():
         path = PurePosixPath(info.filename)
         if path.is_absolute() or ".." in path.parts or "\\" in info.filename:
-            raise TicomexError(f"{source}: refusing member {info.filename!r} (path outside the release folder)")
+            raise TicomexError(
+                f"{source}: refusing member {info.filename!r} (path outside the release folder)"
+            )
         members.append(info)
     return members
 
@@ -79,13 +87,10 @@ def unpack_release(archive_path: Path, out: Path) -> Path:
         try:
             locate_release(staging)
         except TicomexError as err:
-            raise TicomexError(f"{archive_path.name} is not a complete release: {err}".replace(str(staging), "archive")) from None
-        previous = out.with_name(f".{out.name}.previous")
-        shutil.rmtree(previous, ignore_errors=True)
-        if out.exists():
-            os.replace(out, previous)
-        os.replace(staging, out)
-        shutil.rmtree(previous, ignore_errors=True)
+            raise TicomexError(
+                f"{archive_path.name} is not a complete release: {err}".replace(str(staging), "archive")
+            ) from None
+        replace_folder(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out

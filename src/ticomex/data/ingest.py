@@ -6,8 +6,10 @@ with `skip_bad_lines`, goes to a rejects file. The database is built in a tempor
 the target and moved into place at the end, so a failed ingest leaves the previous one intact.
 
 Speed: DuckDB reads each data file as one text column (one row per line, in file order, so the
-row id gives the line number), splits and validates in SQL; codes are checked once per distinct
-value, not once per row.
+row id gives the line number) into memory, then splits, types and writes every line straight into
+the output file with its line number and a format flag; codes are checked once per distinct
+value, the key by one pass over its hashes; only the few suspect lines are looked at again, to
+word their reason. Bad lines are then deleted and the helper columns dropped.
 """
 
 from __future__ import annotations
@@ -30,7 +32,18 @@ SOURCE_OFFICIELLE = (
 )
 # The modules whose code shapes the database: a change to any of them re-ingests.
 CODE_FILES = ("ingest.py", "labels.py", "release.py", "problems.py")
-COMMERCE_COLUMNS = ("flux", "annee", "trimestre", "departement", "region", "a129", "cpf4", "pays", "valeur", "masse")
+COMMERCE_COLUMNS = (
+    "flux",
+    "annee",
+    "trimestre",
+    "departement",
+    "region",
+    "a129",
+    "cpf4",
+    "pays",
+    "valeur",
+    "masse",
+)
 WHOLE_NUMBER = "-?[0-9]{1,18}"  # fits BIGINT; no sign '+', blanks, decimals or exponents
 UNIT_SEPARATOR = "\x1f"  # never in a text file: each line is read as a single field
 
@@ -120,7 +133,9 @@ class IngestReport:
                 + (f"; {n(f.blank_lines)} blank lines ignored" if f.blank_lines else "")
             )
         if self.rejects is not None:
-            lines.append(f"  {n(self.lines_rejected)} rejected lines, with their reasons, written to {self.rejects}")
+            lines.append(
+                f"  {n(self.lines_rejected)} rejected lines, with their reasons, written to {self.rejects}"
+            )
         return "\n".join(lines)
 
 
@@ -157,23 +172,26 @@ def _load_labels(con: duckdb.DuckDBPyConnection, release: Release) -> _Codes:
     }
     con.register(
         "departements_lus",
-        pd.DataFrame([(d.code, d.nom, d.region, d.region_nom) for d in departements],
-                     columns=["code", "nom", "region", "region_nom"]),
+        pd.DataFrame(
+            [(d.code, d.nom, d.region, d.region_nom) for d in departements],
+            columns=["code", "nom", "region", "region_nom"],
+        ),
     )
     con.execute("CREATE TABLE departements_fichier AS SELECT * FROM departements_lus")
     con.unregister("departements_lus")
     for kind, labels in labelled.items():
         frame = pd.DataFrame(
-            [(l.code, l.libelle, l.debut, l.fin) for l in labels], columns=["code", "libelle", "debut", "fin"]
+            [(label.code, label.libelle, label.debut, label.fin) for label in labels],
+            columns=["code", "libelle", "debut", "fin"],
         ).astype({"code": "string", "libelle": "string", "debut": "int64", "fin": "int64"})
         con.register("libelles_lus", frame)
         con.execute(f"CREATE TABLE etiquettes_{kind} AS SELECT * FROM libelles_lus")
         con.unregister("libelles_lus")
     return _Codes(
         region_of={d.code: d.region for d in departements},
-        a129={l.code for l in labelled["a129"]},
-        cpf4={l.code for l in labelled["cpf4"]} if release.cpf4 else None,
-        pays={l.code for l in labelled["pays"]},
+        a129={label.code for label in labelled["a129"]},
+        cpf4={label.code for label in labelled["cpf4"]} if release.cpf4 else None,
+        pays={label.code for label in labelled["pays"]},
         files={
             "departements": release.departements.name,
             "a129": release.a129.name,
@@ -194,7 +212,10 @@ def _read_lines(con: duckdb.DuckDBPyConnection, k: int, path: Path) -> None:
         con.execute(f"CREATE TABLE brut_{k} AS SELECT texte FROM read_csv({source}, {options})")
     except duckdb.InvalidInputException as err:
         if "unicode" not in str(err).lower():
-            raise IngestError(f"{path.name}: cannot be read as text lines: {str(err).splitlines()[0]}") from None
+            raise IngestError(
+                f"{path.name}: cannot be read as text lines ({str(err).splitlines()[0]}; "
+                "a control character 0x1F, or not a text file?)"
+            ) from None
         # Not UTF-8: every byte is a valid latin-1 character, so the lines still load and
         # their non-ASCII codes are reported as unknown codes.
         con.execute(
@@ -202,32 +223,34 @@ def _read_lines(con: duckdb.DuckDBPyConnection, k: int, path: Path) -> None:
         )
 
 
-HELPER_COLUMNS = ("fichier", "ligne", "nb_champs", "forme_ok")  # dropped once the lines are checked
+HELPER_COLUMNS = ("fichier", "ligne", "forme_ok")  # dropped once the lines are checked
+
+
+def _line_pattern(flux: str) -> str:
+    """A well-formed data line of a file of flow `flux`: 10 fields, codes free, numbers whole."""
+    return f"{flux};[1-4];[0-9]{{4}};[^;]*;[^;]*;[^;]*;[^;]*;[^;]*;{WHOLE_NUMBER};{WHOLE_NUMBER}"
 
 
 def _parse_into_commerce(con: duckdb.DuckDBPyConnection, release: Release) -> None:
-    """sortie.commerce from every line of every file: typed fields (NULL when malformed) plus the
-    file, line number, field count and a format flag used by the checks, then dropped.
+    """sortie.commerce from every line of every file: typed fields plus the file, the line number
+    and whether the line is well formed (helper columns used by the checks, then dropped).
 
-    Written straight into the output file: one pass, compressed once."""
-    branches = []
-    for k, data_file in enumerate(release.data_files):
-        branches.append(
-            f"""SELECT {k} AS fichier, '{data_file.flux}' AS flux_du_fichier, ligne, len(f) AS nb_champs,
-                   f[1] AS flux,
-                   CASE WHEN f[2] IN ('1', '2', '3', '4') THEN f[2]::TINYINT END AS trimestre,
-                   CASE WHEN regexp_full_match(f[3], '[0-9]{{4}}') THEN f[3]::SMALLINT END AS annee,
-                   f[4] AS departement, f[5] AS region, f[6] AS a129, f[7] AS cpf4, f[8] AS pays,
-                   CASE WHEN regexp_full_match(f[9], '{WHOLE_NUMBER}') THEN f[9]::BIGINT END AS valeur,
-                   CASE WHEN regexp_full_match(f[10], '{WHOLE_NUMBER}') THEN f[10]::BIGINT END AS masse
-                FROM (SELECT rowid + 1 AS ligne, string_split(texte, ';') AS f FROM brut_{k} WHERE texte IS NOT NULL)"""
-        )
+    Written straight into the output file: one pass, compressed once. The casts are exact on
+    well-formed lines; the others are rejected and worded from their raw text."""
+    branches = [
+        f"""SELECT {k} AS fichier, ligne,
+               regexp_full_match(texte, '{_line_pattern(data_file.flux)}') AS forme_ok,
+               f[1] AS flux, TRY_CAST(f[2] AS TINYINT) AS trimestre, TRY_CAST(f[3] AS SMALLINT) AS annee,
+               f[4] AS departement, f[5] AS region, f[6] AS a129, f[7] AS cpf4, f[8] AS pays,
+               TRY_CAST(f[9] AS BIGINT) AS valeur, TRY_CAST(f[10] AS BIGINT) AS masse
+            FROM (SELECT rowid + 1 AS ligne, texte, string_split(texte, ';') AS f
+                  FROM brut_{k} WHERE texte IS NOT NULL)"""
+        for k, data_file in enumerate(release.data_files)
+    ]
     con.execute(
         f"""CREATE TABLE sortie.commerce AS
-            SELECT {', '.join(COMMERCE_COLUMNS)}, fichier, ligne, nb_champs,
-                   coalesce(nb_champs = 10 AND flux = flux_du_fichier AND trimestre IS NOT NULL
-                            AND annee IS NOT NULL AND valeur IS NOT NULL AND masse IS NOT NULL, false) AS forme_ok
-            FROM ({' UNION ALL '.join(branches)})"""
+            SELECT {", ".join(COMMERCE_COLUMNS)}, {", ".join(HELPER_COLUMNS)}
+            FROM ({" UNION ALL ".join(branches)})"""
     )
 
 
@@ -277,26 +300,27 @@ def _reasons_sql(k: int, flux: str, codes: _Codes, suspect: str) -> str:
     departements = codes.files["departements"]
     return f"""
         SELECT {k} AS fichier, c.ligne, CASE
-            WHEN c.nb_champs <> 10 THEN 'expected 10 fields separated by '';'', found ' || c.nb_champs
-            WHEN f[1] NOT IN ('E', 'I') THEN 'unknown flow ' || {q('f[1]')} || ' (expected E or I)'
+            WHEN len(f) <> 10 THEN 'expected 10 fields separated by '';'', found ' || len(f)
+            WHEN f[1] NOT IN ('E', 'I') THEN 'unknown flow ' || {q("f[1]")} || ' (expected E or I)'
             WHEN f[1] <> '{flux}' THEN 'flow ' || f[1] || ' in the {FLUX_NAMES[flux]}s file'
-            WHEN c.trimestre IS NULL THEN 'quarter ' || {q('f[2]')} || ' is not 1, 2, 3 or 4'
-            WHEN c.annee IS NULL THEN 'year ' || {q('f[3]')} || ' is not a 4-digit year'
-            WHEN c.valeur IS NULL THEN 'value ' || {q('f[9]')} || ' is not a whole number of euros'
-            WHEN c.masse IS NULL THEN 'mass ' || {q('f[10]')} || ' is not a whole number of kilograms'
-            WHEN d.code IS NULL THEN 'department ' || {q('f[4]')} || ' is not in {departements}'
+            WHEN f[2] NOT IN ('1', '2', '3', '4') THEN 'quarter ' || {q("f[2]")} || ' is not 1, 2, 3 or 4'
+            WHEN NOT regexp_full_match(f[3], '[0-9]{{4}}') THEN 'year ' || {q("f[3]")} || ' is not a 4-digit year'
+            WHEN NOT regexp_full_match(f[9], '{WHOLE_NUMBER}')
+                THEN 'value ' || {q("f[9]")} || ' is not a whole number of euros'
+            WHEN NOT regexp_full_match(f[10], '{WHOLE_NUMBER}')
+                THEN 'mass ' || {q("f[10]")} || ' is not a whole number of kilograms'
+            WHEN d.code IS NULL THEN 'department ' || {q("f[4]")} || ' is not in {departements}'
             WHEN f[5] NOT IN (SELECT region FROM departements_fichier)
-                THEN 'region ' || {q('f[5]')} || ' is not in {departements}'
-            WHEN d.region <> f[5] THEN 'region ' || {q('f[5]')} || ' is not the region of department '
+                THEN 'region ' || {q("f[5]")} || ' is not in {departements}'
+            WHEN d.region <> f[5] THEN 'region ' || {q("f[5]")} || ' is not the region of department '
                 || f[4] || ' (' || d.region || ' in {departements})'
             WHEN f[6] NOT IN (SELECT code FROM etiquettes_a129)
-                THEN 'product (A129) ' || {q('f[6]')} || ' is not in {codes.files['a129']}'
+                THEN 'product (A129) ' || {q("f[6]")} || ' is not in {codes.files["a129"]}'
             {cpf4_check}
             WHEN f[8] NOT IN (SELECT code FROM etiquettes_pays)
-                THEN 'country ' || {q('f[8]')} || ' is not in {codes.files['pays']}'
+                THEN 'country ' || {q("f[8]")} || ' is not in {codes.files["pays"]}'
         END AS motif
-        FROM (SELECT ligne, nb_champs, trimestre, annee, valeur, masse FROM sortie.commerce
-              WHERE fichier = {k} AND ({suspect})) AS c
+        FROM (SELECT ligne FROM sortie.commerce WHERE fichier = {k} AND ({suspect})) AS c
         JOIN (SELECT rowid + 1 AS ligne, string_split(texte, ';') AS f FROM brut_{k}) AS b USING (ligne)
         LEFT JOIN departements_fichier AS d ON d.code = f[4]
     """
@@ -320,33 +344,59 @@ def _duplicates(con: duckdb.DuckDBPyConnection, names: list[str], suspect: str) 
     con.unregister("hachages")
     bad = []
     for flux, annee, trimestre, departement, cpf4, pays, fichiers, lignes in groups:
-        described = f"{flux}, {annee}, quarter {trimestre}, department {departement}, CPF4 {cpf4}, country {pays}"
+        described = (
+            f"{flux}, {annee}, quarter {trimestre}, department {departement}, CPF4 {cpf4}, country {pays}"
+        )
         for fichier, ligne in zip(fichiers, lignes):
             others = [
-                (f"line {l}" if f == fichier else f"{names[f]} line {l}")
-                for f, l in zip(fichiers, lignes)
-                if (f, l) != (fichier, ligne)
+                (f"line {other}" if f == fichier else f"{names[f]} line {other}")
+                for f, other in zip(fichiers, lignes)
+                if (f, other) != (fichier, ligne)
             ]
             shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
             bad.append(BadLine(names[fichier], int(ligne), f"same key ({described}) as {shown}"))
     return bad
 
 
-def _keep_good_rows(con: duckdb.DuckDBPyConnection, release: Release, names: list[str]) -> tuple[FileReport, ...]:
+def _keep_good_rows(
+    con: duckdb.DuckDBPyConnection, release: Release, names: list[str]
+) -> tuple[FileReport, ...]:
     """Delete the rejected lines and the helper columns from sortie.commerce; reconcile each file.
 
     Lines read are counted on the raw lines, rows loaded on the final table, lines rejected on the
-    rejects: read = loaded + rejected must hold, in lines and in euros."""
-    euros_read = dict(con.execute("SELECT fichier, coalesce(sum(valeur), 0) FROM sortie.commerce GROUP BY fichier").fetchall())
+    rejects. Euros: a line's amount is its value field when that is a whole number, taken from the
+    typed table for well-formed lines and from the raw text for the others. Read = loaded +
+    rejected must hold, in lines and in euros."""
+    raw_value = (
+        f"CASE WHEN regexp_full_match(split_part(b.texte, ';', 9), '{WHOLE_NUMBER}') "
+        "THEN split_part(b.texte, ';', 9)::BIGINT END"
+    )
+    rejected_lines = " UNION ALL ".join(
+        f"""SELECT r.fichier, r.ligne, {raw_value} AS valeur FROM rejets AS r
+            JOIN (SELECT rowid + 1 AS ligne, texte FROM brut_{k}) AS b USING (ligne) WHERE r.fichier = {k}"""
+        for k in range(len(release.data_files))
+    )
+    con.execute(f"CREATE TABLE montants_rejetes AS {rejected_lines}")
+    euros_read = dict(
+        con.execute(
+            """SELECT fichier, sum(v) FROM (
+                   SELECT fichier, valeur AS v FROM sortie.commerce WHERE forme_ok
+                   UNION ALL
+                   SELECT m.fichier, m.valeur FROM montants_rejetes AS m
+                   JOIN sortie.commerce AS c USING (fichier, ligne) WHERE NOT c.forme_ok)
+               GROUP BY fichier"""
+        ).fetchall()
+    )
     rejected = {
         f: (n, euros)
         for f, n, euros in con.execute(
-            """SELECT r.fichier, count(*), coalesce(sum(c.valeur), 0)
-               FROM rejets AS r JOIN sortie.commerce AS c USING (fichier, ligne) GROUP BY r.fichier"""
+            "SELECT fichier, count(*), coalesce(sum(valeur), 0) FROM montants_rejetes GROUP BY fichier"
         ).fetchall()
     }
     if rejected:
-        con.execute("DELETE FROM sortie.commerce AS c USING rejets AS r WHERE c.fichier = r.fichier AND c.ligne = r.ligne")
+        con.execute(
+            "DELETE FROM sortie.commerce AS c USING rejets AS r WHERE c.fichier = r.fichier AND c.ligne = r.ligne"
+        )
     loaded = {
         f: (n, euros)
         for f, n, euros in con.execute(
@@ -355,9 +405,7 @@ def _keep_good_rows(con: duckdb.DuckDBPyConnection, release: Release, names: lis
     }
     reports = []
     for k, data_file in enumerate(release.data_files):
-        read, blank = con.execute(
-            f"SELECT count(texte), count(*) - count(texte) FROM brut_{k}"
-        ).fetchone()
+        read, blank = con.execute(f"SELECT count(texte), count(*) - count(texte) FROM brut_{k}").fetchone()
         report = FileReport(
             name=names[k],
             flux=data_file.flux,
@@ -365,12 +413,14 @@ def _keep_good_rows(con: duckdb.DuckDBPyConnection, release: Release, names: lis
             blank_lines=int(blank),
             rows_loaded=int(loaded.get(k, (0, 0))[0]),
             lines_rejected=int(rejected.get(k, (0, 0))[0]),
-            euros_read=int(euros_read.get(k, 0)),
+            euros_read=int(euros_read.get(k) or 0),
             euros_loaded=int(loaded.get(k, (0, 0))[1]),
             euros_rejected=int(rejected.get(k, (0, 0))[1]),
         )
-        if (report.lines_read != report.rows_loaded + report.lines_rejected
-                or report.euros_read != report.euros_loaded + report.euros_rejected):
+        if (
+            report.lines_read != report.rows_loaded + report.lines_rejected
+            or report.euros_read != report.euros_loaded + report.euros_rejected
+        ):
             raise RuntimeError(f"ingest does not reconcile for {names[k]}: {report}")  # a bug, not bad input
         reports.append(report)
     for column in HELPER_COLUMNS:
@@ -423,7 +473,9 @@ def rejects_path(db: Path) -> Path:
     return db.with_name(f"{db.stem}.rejets.csv")
 
 
-def ingest(raw: Path, db: Path, skip_bad_lines: bool = False, *, max_listed: int = MAX_LISTED) -> IngestReport:
+def ingest(
+    raw: Path, db: Path, skip_bad_lines: bool = False, *, max_listed: int = MAX_LISTED
+) -> IngestReport:
     """Load the release in `raw` into the DuckDB file `db` (replaced only when all went well)."""
     raw, db = Path(raw), Path(db)
     release = locate_release(raw)
@@ -449,6 +501,8 @@ def ingest(raw: Path, db: Path, skip_bad_lines: bool = False, *, max_listed: int
                 con.execute("CREATE TABLE rejets (fichier INTEGER, ligne BIGINT, motif VARCHAR)")
                 for k, data_file in enumerate(release.data_files):
                     con.execute(f"INSERT INTO rejets {_reasons_sql(k, data_file.flux, codes, suspect)}")
+                if con.execute("SELECT count(*) FROM rejets WHERE motif IS NULL").fetchone()[0]:
+                    raise RuntimeError("a suspect line got no reason")  # a bug: the checks disagree
                 duplicates = _duplicates(con, names, suspect)
                 if duplicates:
                     con.executemany(
@@ -458,8 +512,8 @@ def ingest(raw: Path, db: Path, skip_bad_lines: bool = False, *, max_listed: int
                 total_rejected = con.execute("SELECT count(*) FROM rejets").fetchone()[0]
                 if total_rejected and not skip_bad_lines:
                     listed = [
-                        BadLine(names[f], int(l), m)
-                        for f, l, m in con.execute(
+                        BadLine(names[fichier], int(ligne), motif)
+                        for fichier, ligne, motif in con.execute(
                             f"SELECT fichier, ligne, motif FROM rejets ORDER BY fichier, ligne LIMIT {max_listed}"
                         ).fetchall()
                     ]
@@ -471,10 +525,15 @@ def ingest(raw: Path, db: Path, skip_bad_lines: bool = False, *, max_listed: int
                         tuple(listed),
                     )
                 files = _keep_good_rows(con, release, names)
+                if not sum(f.rows_loaded for f in files):
+                    raise IngestError(f"{raw}: no data row to load; {db} is unchanged")
                 donnees = "demo" if release.is_demo else "officielles"
                 _create_final_tables(con, donnees, fingerprint.result(), _source(release))
                 years = tuple(
-                    int(y) for (y,) in con.execute("SELECT DISTINCT annee FROM sortie.commerce ORDER BY 1").fetchall()
+                    int(y)
+                    for (y,) in con.execute(
+                        "SELECT DISTINCT annee FROM sortie.commerce ORDER BY 1"
+                    ).fetchall()
                 )
                 if total_rejected:
                     _write_rejects(con, names, temporary_rejects)

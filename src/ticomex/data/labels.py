@@ -80,7 +80,9 @@ def read_labels(path: Path) -> list[Label]:
             continue
         ligne, fields = row
         if len(fields) != 4:
-            bad.append(BadLine(path.name, ligne, f"expected 4 fields (Code;Libellé;début;fin), found {len(fields)}"))
+            bad.append(
+                BadLine(path.name, ligne, f"expected 4 fields (Code;Libellé;début;fin), found {len(fields)}")
+            )
             continue
         code, libelle, debut, fin = fields
         if not code or not libelle:
@@ -114,7 +116,11 @@ def read_departements(path: Path) -> list[DepartementRow]:
         ligne, fields = row
         if len(fields) != 4:
             bad.append(
-                BadLine(path.name, ligne, f"expected 4 fields (code;libellé;code région;libellé région), found {len(fields)}")
+                BadLine(
+                    path.name,
+                    ligne,
+                    f"expected 4 fields (code;libellé;code région;libellé région), found {len(fields)}",
+                )
             )
             continue
         code, nom, region, region_nom = fields
@@ -124,7 +130,13 @@ def read_departements(path: Path) -> list[DepartementRow]:
             bad.append(BadLine(path.name, ligne, f"department {code} already on line {line_of_code[code]}"))
         elif region in region_names and region_names[region][0] != region_nom:
             name, first = region_names[region]
-            bad.append(BadLine(path.name, ligne, f"region {region} is named {name!r} on line {first}, here {region_nom!r}"))
+            bad.append(
+                BadLine(
+                    path.name,
+                    ligne,
+                    f"region {region} is named {name!r} on line {first}, here {region_nom!r}",
+                )
+            )
         else:
             line_of_code[code] = ligne
             region_names.setdefault(region, (region_nom, ligne))

@@ -6,7 +6,9 @@ Layout: ../shared/FORMAT.md. Two namings exist: the national files `REGIONAL_CPF
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,7 +106,9 @@ def locate_release(folder: Path) -> Release:
                     f"{folder}: {name} is missing (expected {EXPORT_FILE} and {IMPORT_FILE}, "
                     "or annual Region_YYYY_Export.txt / Region_YYYY_Import.txt files)"
                 )
-        data_files = [DataFile(p, FLUX_OF_NATIONAL_FILE[n]) for n, p in zip(FLUX_OF_NATIONAL_FILE, national) if p]
+        data_files = [
+            DataFile(p, FLUX_OF_NATIONAL_FILE[n]) for n, p in zip(FLUX_OF_NATIONAL_FILE, national) if p
+        ]
     cpf4 = None
     for name in CPF4_FILES:
         cpf4 = cpf4 or _one(index, name, folder, required=False)
@@ -117,3 +121,13 @@ def locate_release(folder: Path) -> Release:
         cpf4=cpf4,
         demonstration=_one(index, DEMONSTRATION_FILE, folder, required=False),
     )
+
+
+def replace_folder(staging: Path, out: Path) -> None:
+    """Move the finished `staging` folder to `out`, replacing what was there (same file system)."""
+    previous = out.with_name(f".{out.name}.previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    if out.exists():
+        os.replace(out, previous)
+    os.replace(staging, out)
+    shutil.rmtree(previous, ignore_errors=True)
