@@ -8,8 +8,8 @@ the few rows written below, not from the code under test.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -232,20 +232,15 @@ def planned(warm_build, monkeypatch):
     return project, would_execute
 
 
+@contextlib.contextmanager
 def _edited(path: Path, edit):
-    """Context: the file edited by `edit(bytes) -> bytes`, restored afterwards."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def manager():
-        original = path.read_bytes()
-        path.write_bytes(edit(original))
-        try:
-            yield
-        finally:
-            path.write_bytes(original)
-
-    return manager()
+    """The file edited by `edit(bytes) -> bytes`, restored afterwards."""
+    original = path.read_bytes()
+    path.write_bytes(edit(original))
+    try:
+        yield
+    finally:
+        path.write_bytes(original)
 
 
 def test_any_changed_input_re_executes(planned, monkeypatch, tmp_path):
@@ -390,12 +385,16 @@ def test_normalise_gives_stable_ids_to_papermill_cells():
     }
 
 
-def test_stored_record_is_read_from_the_tail_as_json_would(warm_build):
+def test_stored_record_is_read_from_the_tail_as_json_would(warm_build, tmp_path):
     project, _ = warm_build
     path = project["out"] / "notebooks/05.ipynb"
     assert read_stored_record(path) == json.loads(path.read_text(encoding="utf-8"))["metadata"]["ticomex"]
     assert read_stored_record(project["notebook"]) is None  # the template has no record
     assert read_stored_record(path.with_name("absent.ipynb")) is None
+    # Metadata written after ours and larger than the tail that is read first.
+    big = tmp_path / "grand.ipynb"
+    big.write_text(json.dumps({"cells": [], "metadata": {"ticomex": {"cle": "k"}, "widgets": "w" * 100_000}}, indent=1, sort_keys=True))
+    assert read_stored_record(big) == {"cle": "k"}
 
 
 def test_describe_error_keeps_the_useful_last_line():

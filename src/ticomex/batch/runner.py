@@ -142,9 +142,9 @@ class WarmKernel:
         self.kc.start_channels()
         await self.kc.wait_for_ready(timeout=KERNEL_START_TIMEOUT)
         self.kc.allow_stdin = False
-        await self._run_silently(_PREPARE_KERNEL.replace("MODULES", repr(PRELOADED_MODULES)))
+        await self._run_silently(_PREPARE_KERNEL.replace("MODULES", repr(PRELOADED_MODULES)), "preparing")
 
-    async def _run_silently(self, code: str) -> None:
+    async def _run_silently(self, code: str, what: str) -> None:
         reply = await self.kc.execute_interactive(
             code,
             silent=True,
@@ -155,7 +155,7 @@ class WarmKernel:
         content = reply["content"]
         if content["status"] != "ok":
             raise TicomexError(
-                f"warm kernel: preparing the kernel failed: {content.get('ename')}: {content.get('evalue')}"
+                f"warm kernel: {what} the kernel failed: {content.get('ename')}: {content.get('evalue')}"
             )
 
     async def _stop(self) -> None:
@@ -178,7 +178,7 @@ class WarmKernel:
 
     def reset(self) -> None:
         """Back to the state of a fresh kernel with the imports done: empty namespace, In [1]."""
-        run_sync(self._run_silently)(_RESET_KERNEL)
+        run_sync(self._run_silently)(_RESET_KERNEL, "resetting")
 
     def stop(self) -> None:
         run_sync(self._stop)()
