@@ -82,3 +82,29 @@ def test_failing_department_leaves_the_others(built):
     assert (tmp / "out" / "failed" / "2A.ipynb").is_file()
     assert (tmp / "out" / "site" / "05.html").is_file()
     assert (tmp / "out" / "pdf" / "05.pdf").read_bytes() == pdf_before
+
+
+def test_real_page_draws_its_eight_charts_in_chromium(built, tmp_path):
+    """A built department page in headless Chromium: every chart drawn, offline, no error."""
+    test_browser = pytest.importorskip("test_browser")
+    if not test_browser.CHROMIUM.exists():
+        pytest.skip(f"{test_browser.CHROMIUM} absent: install the Debian package chromium")
+    import threading
+    from functools import partial
+    from http.server import ThreadingHTTPServer
+
+    out = built[0] / "out"
+    handler = partial(test_browser.QuietHandler, directory=str(out))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        dom, console, requested = test_browser.open_page(f"{base}/site/92.html", tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    charts = test_browser.ChartContainers(dom).charts
+    assert len(charts) == 8
+    assert all("svg" in c["tags"] or "canvas" in c["tags"] for c in charts)
+    assert console == []
+    assert requested and all(u.startswith(f"{base}/") for u in requested)

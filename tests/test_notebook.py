@@ -93,3 +93,26 @@ def test_unknown_department_stops_before_any_chart(tmp_path, demo_db, params_dir
 def test_absent_year_stops(tmp_path, demo_db, params_dir):
     with pytest.raises(pm.PapermillExecutionError, match="1999 absente"):
         run(tmp_path, demo_db, params_dir, "05", annee="1999")
+
+
+def test_department_without_imports_and_few_partners(tmp_path):
+    """The hand-built release's 04: 3 partners, 2 products, no imports at all."""
+    from test_indicators import hand_rows, write_release
+
+    from ticomex.data.ingest import ingest
+
+    db = tmp_path / "hand.duckdb"
+    ingest(write_release(tmp_path / "raw", hand_rows()), db)
+    params = tmp_path / "params"
+    write_params(db, params)
+    nb = run(tmp_path, db, params, "04")
+    assert len(outputs(nb, CHART)) == 8
+    data = tmp_path / "data" / "04"
+    assert len((data / "pays.csv").read_text(encoding="utf-8").splitlines()) == 1 + 3
+    assert (data / "flux_import.csv").read_text(encoding="utf-8").splitlines() == [
+        "code_pays,pays,code_a129,produit,valeur_eur,rouge"
+    ]
+    export_rows = (data / "flux_export.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert len(export_rows) == 6 and not any(r.startswith(",Autres") for r in export_rows)
+    text = "\n".join(o["data"]["text/markdown"] for o in outputs(nb, "text/markdown"))
+    assert "Total des importations : 0.0 millions d'euros" in text
