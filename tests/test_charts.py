@@ -104,6 +104,31 @@ def svg_texts(svg: str) -> list[str]:
     return re.findall(r"<text[^>]*>([^<]*)</text>", svg)
 
 
+def measured_width(text: str) -> float:
+    """Width of `text` on one line as vl-convert measures it: the width of the SVG of a
+    chart holding only that text (Vega rounds it up to a whole pixel)."""
+    spec = {
+        "width": 0, "height": 0, "padding": 0, "autosize": {"type": "pad"},
+        "config": {"font": "DejaVu Sans", "view": {"stroke": None}},
+        "data": {"values": [{"t": text}]},
+        "mark": {"type": "text", "align": "left", "baseline": "top", "fontSize": 10},
+        "encoding": {"x": {"value": 0}, "y": {"value": 0}, "text": {"field": "t"}},
+    }
+    svg = vlc.vegalite_to_svg(spec)
+    return float(re.search(r'<svg[^>]* width="([\d.]+)"', svg).group(1))
+
+
+def text_lines(items) -> list[list[str]]:
+    """The multi-line labels among drawn items."""
+    return [i["text"] for t, i in items if t == "text" and isinstance(i["text"], list)]
+
+
+LONG_PRODUCT = (
+    "Produits chimiques de base, produits azotés et engrais, matières plastiques de base "
+    "et caoutchouc synthétique"
+)
+
+
 # ---------------------------------------------------------------------- style
 
 
@@ -121,6 +146,26 @@ def test_style_config_is_carried_by_every_chart(partners, activities, links):
             "grouping": [3],
             "currency": ["", " €"],
         }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Produits pharmaceutiques",
+        "Équipements pour automobiles",
+        "Parfums, cosmétiques et produits d’entretien",
+        "Émirats arabes unis",
+        "Royaume-Uni",
+        "1 070.9 M€",
+        "WWW MMM œœœ",
+        "Trinité-et-Tobago",
+    ],
+)
+def test_text_width_matches_vl_convert(text):
+    # Never narrower than what vl-convert measures (labels sized with it fit), at most a
+    # few pixels wider (kerning is ignored). The SVG width is rounded up: up to 1 px more.
+    measured = measured_width(text)
+    assert measured - 1.5 <= style.text_width(text) <= measured + 4
 
 
 def test_to_meur():
@@ -187,6 +232,18 @@ def test_partners_svg_french_numbers_and_font(partners):
     assert "1 070.9" in texts  # US imports: thousands separated by a plain space
     assert "50.1" in texts
     assert set(re.findall(r'font-family="([^"]+)"', svg)) == {"DejaVu Sans"}
+
+
+def test_partners_long_country_name_cut_on_axis_whole_in_tooltip(partners):
+    long_name = "Saint-Vincent-et-les-Grenadines et territoires associés"
+    assert measured_width(long_name) > charts.PARTNERS_COUNTRY_LABEL_WIDTH
+    chart = charts.partners_chart(partners.assign(pays=partners["pays"].replace("Pologne", long_name)))
+    axis_labels = [t for t in svg_texts(vlc.vegalite_to_svg(chart.to_dict())) if t.startswith("Saint")]
+    assert len(axis_labels) == 1 and axis_labels[0].endswith("…")
+    assert measured_width(axis_labels[0]) <= charts.PARTNERS_COUNTRY_LABEL_WIDTH + 1
+    tooltips = {i["champs"]["Pays"] for t, i in drawn_items(chart) if t == "rect"}
+    assert long_name in tooltips
+    assert "Italie" in svg_texts(vlc.vegalite_to_svg(chart.to_dict()))  # short names untouched
 
 
 def test_partners_bad_input(partners):
@@ -269,6 +326,24 @@ def test_treemap_small_compartment_gets_no_label(activities):
     assert not any(line.startswith("Autres produits") for line in labelled)
 
 
+def test_treemap_labels_fit_their_compartments(activities):
+    long = activities.assign(produit=activities["produit"].replace("Produits chimiques", LONG_PRODUCT))
+    chart = charts.treemap_chart(long)
+    items = drawn_items(chart)
+    rects = {i["champs"]["Code A129"]: i for t, i in items if t == "rect"}
+    labels = [i for t, i in items if t == "text" and isinstance(i["text"], list)]
+    assert labels
+    for label in labels:
+        # A label sits in the compartment whose top-left corner it starts from.
+        rect = next(r for r in rects.values()
+                    if (r["x"], r["y"]) == pytest.approx((label["x"], label["y"])))
+        for line in label["text"]:
+            assert measured_width(line) <= rect["width"] - 2 * charts.LABEL_PADDING + 1, line
+    # The tall compartment holds the whole name, wrapped at spaces, then the value.
+    c20 = next(label["text"] for label in labels if label["text"][-1] == "100.0 M€")
+    assert len(c20) > 3 and " ".join(c20[:-1]) == LONG_PRODUCT
+
+
 def test_treemap_empty_flows(activities):
     imports_only = charts.treemap_chart(activities[activities["flux"] == "import"])
     rects = [i for t, i in drawn_items(imports_only) if t == "rect"]
@@ -340,28 +415,63 @@ def test_sankey_layout_links_tile_their_nodes(links):
     assert set(ribbons["x1"]) == {node[("droite", "X")].x}
 
 
+def path_segments(d: str) -> list[tuple[str, list[tuple[float, float]]]]:
+    """An SVG path of absolute M, L, C, Z commands as (command, points)."""
+    segments = []
+    for command, numbers in re.findall(r"([MLCZ])([^MLCZ]*)", d):
+        values = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", numbers)]
+        segments.append((command, list(zip(values[0::2], values[1::2]))))
+    return segments
+
+
 def test_sankey_chart_colours_and_ribbon_ends(links):
     chart = charts.sankey_chart(links, "produit", "pays", "Flux à l'export")
     spec_json(chart)
     _, ribbons = charts.sankey_layout(links, "produit", "pays")  # chart height is the minimum
     items = drawn_items(chart)
-    points: dict[str, list[dict]] = {}
+    # Each link is one filled path (a symbol whose shape is the ribbon, drawn at 1:1 from
+    # the plot's origin), with its tooltip.
+    drawn = {}
     for t, i in items:
-        if t == "area":
-            points.setdefault(i["champs"]["Flux"], []).append(i)
-    assert set(points) == {f"{s} → {c}" for s, c in zip(links["produit"], links["pays"])}
+        if t == "symbol":
+            assert i["champs"]["Flux"] not in drawn
+            drawn[i["champs"]["Flux"]] = i
+    assert set(drawn) == {f"{s} → {c}" for s, c in zip(links["produit"], links["pays"])}
     red = {"A → X", "C → Y"}
-    for name, samples in points.items():
-        fill = samples[0]["fill"]
-        assert fill == (style.RED_LINK if name in red else style.NEUTRAL_LINK)
+    for name, item in drawn.items():
+        assert item["fill"] == (style.RED_LINK if name in red else style.NEUTRAL_LINK)
+        assert (item["x"], item["y"]) == (0, 0)
     a_x = ribbons[(ribbons["source"] == "A") & (ribbons["cible"] == "X")].iloc[0]
-    ends = sorted(points["A → X"], key=lambda p: p["x"])
-    assert (ends[0]["x"], ends[0]["y"]) == pytest.approx((a_x.x0, a_x.y0))
-    assert (ends[-1]["x"], ends[-1]["y"]) == pytest.approx((a_x.x1, a_x.y1))
-    assert ends[0]["y2"] - ends[0]["y"] == pytest.approx(a_x.epaisseur)
-    assert points["A → X"][0]["champs"]["Valeur (M€)"] == "50.0"
+    segments = path_segments(drawn["A → X"]["shape"])
+    assert [command for command, _ in segments] == ["M", "C", "L", "C", "Z"]
+    (_, [start]), (_, [c1, c2, top_end]), (_, [bottom_end]), (_, [c3, c4, bottom_start]), _ = segments
+    px = pytest.approx  # coordinates are rounded to 0.1 px
+    # Top edge from the source node to the target node, bottom edge `epaisseur` below:
+    # the ribbon's vertical thickness is the link's value on the layout's scale.
+    assert start == px((a_x.x0, a_x.y0), abs=0.051)
+    assert top_end == px((a_x.x1, a_x.y1), abs=0.051)
+    assert bottom_end == px((a_x.x1, a_x.y1 + a_x.epaisseur), abs=0.051)
+    assert bottom_start == px((a_x.x0, a_x.y0 + a_x.epaisseur), abs=0.051)
+    # The bottom edge is the top edge moved down by the thickness, drawn backwards.
+    assert c3 == px((c2[0], c2[1] + a_x.epaisseur), abs=0.11)
+    assert c4 == px((c1[0], c1[1] + a_x.epaisseur), abs=0.11)
+    # Flat where the ribbon meets its nodes: control points level with the ends.
+    assert (c1[1], c2[1]) == px((a_x.y0, a_x.y1), abs=0.051)
+    assert drawn["A → X"]["champs"]["Valeur (M€)"] == "50.0"
     node_tips = {i["champs"].get("Libellé") for t, i in items if t == "rect"}
     assert node_tips == {"A", "B", "C", "X", "Y", "Autres"}
+
+
+def test_sankey_labels_fit_their_column(links):
+    long = links.assign(produit=links["produit"].replace("B", LONG_PRODUCT))
+    lines = text_lines(drawn_items(charts.sankey_chart(long, "produit", "pays")))
+    room = charts.SANKEY_LABEL_WIDTH - charts.SANKEY_LABEL_GAP
+    for label in lines:
+        assert 2 <= len(label) <= charts.SANKEY_NAME_LINES + 1  # name lines, then the value
+        for line in label:
+            assert measured_width(line) <= room + 1, line
+    cut = next(label for label in lines if label[0].startswith("Produits chimiques"))
+    assert len(cut) == 3 and cut[1].endswith("…") and cut[2] == "25.0 M€"
 
 
 def test_sankey_svg_font_and_labels(links):

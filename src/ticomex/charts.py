@@ -8,13 +8,18 @@
 
 Vega-Lite draws neither treemaps nor Sankey diagrams: their geometry is computed here
 (`treemap_layout`, `sankey_layout`, in pixels, y pointing down) and drawn as rectangles,
-areas and texts on pixel scales. Amounts are carried in millions of euros so that the
+paths and texts on pixel scales. Amounts are carried in millions of euros so that the
 French number locale of `ticomex.style` formats axes and tooltips (`1 070.9`).
+
+The PDF converts each chart to SVG with vl-convert, where every text Vega measures costs
+about 0.1 ms per character and every point computed by a Vega transform costs too: labels
+are wrapped and cut here (`style.text_width`), never with Vega's `limit`, and ribbons are
+SVG paths computed here.
 """
 
 from __future__ import annotations
 
-import textwrap
+import json
 
 import altair as alt
 import pandas as pd
@@ -40,6 +45,7 @@ PARTNERS_ROW_STEP = 28
 PARTNERS_COUNTRY_LABEL_WIDTH = 150
 BALANCE_COLUMN_WIDTH = 70  # right of the plot: the balance of each country as text
 VALUE_LABEL_OFFSET = 4  # px between a bar's end and its value
+VALUE_LABEL_MARGIN = 6  # px between the longest bar's value and the plot's edge
 
 ACTIVITIES_COLUMNS = ["flux", "code_a129", "produit", "valeur_eur"]
 TREEMAP_WIDTH = 600
@@ -47,7 +53,8 @@ TREEMAP_HEIGHT = 340
 TREEMAP_GAP = 8  # px between the import block and the export block
 TREEMAP_HEADER = 22  # px above the blocks for "Importations : 178.1 M€"
 LABEL_PADDING = 4  # px between a compartment's border and its label
-MIN_LABEL_CHARS = 8  # narrower compartments get no label (the tooltip remains)
+MIN_LABEL_WIDTH = 50  # px; narrower compartments get no label (the tooltip remains)
+ELLIPSIS = "…"
 
 SANKEY_WIDTH = 600
 SANKEY_MIN_HEIGHT = 400
@@ -57,7 +64,9 @@ SANKEY_LABEL_WIDTH = 165  # each side, node labels included
 SANKEY_LABEL_GAP = 8  # px between a node and its label
 SANKEY_LABEL_SPACING = 3  # px between two labels of a side
 SANKEY_NAME_LINES = 2  # a node's name wraps on at most this many lines
-RIBBON_STEP = 1 / 16  # ribbons are sampled at t = 0, 1/16, … 1 along a smoothstep
+# A custom symbol shape is an SVG path drawn at the scale sqrt(size) / 2: size 4 draws
+# the ribbon paths at 1:1, in the chart's pixels.
+RIBBON_SHAPE_SIZE = 4
 LEFT, RIGHT = "gauche", "droite"
 
 
@@ -85,20 +94,29 @@ def _meur_label(euros: int) -> str:
     return f"{millions(euros)} {style.MEUR_UNIT}"
 
 
-def _truncate(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: max(chars - 1, 0)].rstrip() + "…"
+def _truncate(text: str, width_px: float) -> str:
+    """`text` if it fits in `width_px`, else its longest start that fits with "…"."""
+    if style.text_width(text) <= width_px:
+        return text
+    while text and style.text_width(text + ELLIPSIS) > width_px:
+        text = text[:-1]
+    return text.rstrip() + ELLIPSIS
 
 
 def _wrap(text: str, width_px: float, max_lines: int) -> list[str]:
-    """`text` on at most `max_lines` lines of `width_px`, the last one cut with "…"."""
-    chars = int(width_px // style.MEAN_CHAR_WIDTH)
-    if chars < MIN_LABEL_CHARS or max_lines < 1:
+    """`text` on at most `max_lines` lines of `width_px` (words kept whole when they fit),
+    the last line cut with "…"; [] when `width_px` is below MIN_LABEL_WIDTH."""
+    if width_px < MIN_LABEL_WIDTH or max_lines < 1:
         return []
-    lines = textwrap.wrap(text, chars, break_long_words=False) or [""]
+    lines: list[str] = []
+    for word in text.split():
+        if lines and style.text_width(f"{lines[-1]} {word}") <= width_px:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
     if len(lines) > max_lines:
-        rest = " ".join(lines[max_lines - 1 :])
-        lines = [*lines[: max_lines - 1], _truncate(rest, chars)]
-    return [_truncate(line, chars) for line in lines]
+        lines = [*lines[: max_lines - 1], " ".join(lines[max_lines - 1 :])]
+    return [_truncate(line, width_px) for line in lines or [""]]
 
 
 def _pixel_scales(width: float, height: float) -> tuple[alt.Scale, alt.Scale]:
@@ -177,9 +195,9 @@ def partners_chart(pays: pd.DataFrame, titre: str | None = None) -> alt.TopLevel
 
     # Symmetric domain, widened so that the value label of the longest bar fits.
     largest = max(countries["importations_meur"].max(), countries["exportations_meur"].max())
-    longest_label = max(len(millions(v)) for v in pd.concat(
+    longest_label = max(style.text_width(millions(v)) for v in pd.concat(
         [pays["importations_eur"], pays["exportations_eur"]]))
-    label_px = longest_label * style.MEAN_CHAR_WIDTH + VALUE_LABEL_OFFSET + 2
+    label_px = longest_label + VALUE_LABEL_OFFSET + VALUE_LABEL_MARGIN
     half_px = PARTNERS_PLOT_WIDTH / 2
     half_domain = largest * half_px / (half_px - label_px) if largest > 0 else 1.0
 
@@ -200,11 +218,13 @@ def partners_chart(pays: pd.DataFrame, titre: str | None = None) -> alt.TopLevel
             tickCount=5,
         ),
     )
-    y = alt.Y(
-        "pays:N",
-        sort=list(countries["pays"]),
-        axis=alt.Axis(title=None, ticks=False, domain=False, labelLimit=PARTNERS_COUNTRY_LABEL_WIDTH),
-    )
+    # Names too long for the label column are cut here, shown whole in the tooltip.
+    cut = {name: _truncate(name, PARTNERS_COUNTRY_LABEL_WIDTH) for name in countries["pays"]}
+    cut = {name: short for name, short in cut.items() if short != name}
+    country_axis = alt.Axis(title=None, ticks=False, domain=False)
+    if cut:
+        country_axis.labelExpr = f"{json.dumps(cut, ensure_ascii=False)}[datum.value] || datum.value"
+    y = alt.Y("pays:N", sort=list(countries["pays"]), axis=country_axis)
     tooltip = [
         alt.Tooltip("pays:N", title="Pays"),
         alt.Tooltip("importations_meur:Q", title=f"{imports_label} {MEUR_TITLE}", format=style.MEUR_FORMAT),
@@ -316,7 +336,7 @@ def _compartment_label(produit: str, valeur_eur: int, width: float, height: floa
     """The product's name (wrapped) and value if they fit in the compartment, else []."""
     value = _meur_label(valeur_eur)
     text_width = width - 2 * LABEL_PADDING
-    if text_width < len(value) * style.MEAN_CHAR_WIDTH:
+    if text_width < style.text_width(value):
         return []
     lines_available = int((height - 2 * LABEL_PADDING) // style.LINE_HEIGHT)
     name = _wrap(produit, text_width, lines_available - 1)
@@ -342,7 +362,6 @@ def treemap_chart(activites: pd.DataFrame, titre: str | None = None) -> alt.TopL
             rects["produit"], rects["valeur_eur"], rects["x"], rects["x2"], rects["y"], rects["y2"]
         )
     ]
-    rects["etiquette_limite"] = rects["x2"] - rects["x"] - 2 * LABEL_PADDING
     labelled = rects[rects["etiquette"].map(len) > 0]
 
     x_scale, y_scale = _pixel_scales(TREEMAP_WIDTH, TREEMAP_HEIGHT + TREEMAP_HEADER)
@@ -377,7 +396,6 @@ def treemap_chart(activites: pd.DataFrame, titre: str | None = None) -> alt.TopL
             dy=LABEL_PADDING,
             lineHeight=style.LINE_HEIGHT,
             color=style.TEXT_ON_FILL,
-            limit=alt.ExprRef("datum.etiquette_limite"),
         )
         .encode(x=x, y=y, text="etiquette:N", tooltip=tooltip)
     )
@@ -511,6 +529,18 @@ def sankey_layout(
     ]
 
 
+def ribbon_path(x0: float, x1: float, y0: float, y1: float, epaisseur: float) -> str:
+    """SVG path of a ribbon from (x0, y0) to (x1, y1), `epaisseur` thick vertically, its
+    edges cubic curves flat at both ends (control points at a third and two thirds of the
+    width: the smoothstep curve); coordinates rounded to 0.1 px to keep specs small."""
+    c0, c1 = x0 + (x1 - x0) / 3, x0 + 2 * (x1 - x0) / 3
+    b0, b1 = y0 + epaisseur, y1 + epaisseur
+    return (
+        f"M{x0:.1f},{y0:.1f}C{c0:.1f},{y0:.1f} {c1:.1f},{y1:.1f} {x1:.1f},{y1:.1f}"
+        f"L{x1:.1f},{b1:.1f}C{c1:.1f},{b1:.1f} {c0:.1f},{b0:.1f} {x0:.1f},{b0:.1f}Z"
+    )
+
+
 def _node_label_lines(libelle: str, valeur_eur: int) -> list[str]:
     width = SANKEY_LABEL_WIDTH - SANKEY_LABEL_GAP
     return [*(_wrap(libelle, width, SANKEY_NAME_LINES) or [libelle]), _meur_label(valeur_eur)]
@@ -558,9 +588,9 @@ def sankey_chart(
 
     nodes["valeur_meur"] = style.to_meur(nodes["valeur_eur"])
     labels = []
-    for side, align_x in (
-        (LEFT, SANKEY_LABEL_WIDTH - SANKEY_LABEL_GAP),
-        (RIGHT, SANKEY_WIDTH - SANKEY_LABEL_WIDTH + SANKEY_LABEL_GAP),
+    for side, align_x, align in (
+        (LEFT, SANKEY_LABEL_WIDTH - SANKEY_LABEL_GAP, "right"),
+        (RIGHT, SANKEY_WIDTH - SANKEY_LABEL_WIDTH + SANKEY_LABEL_GAP, "left"),
     ):
         side_nodes = nodes[nodes["cote"] == side]
         lines = label_lines[side]
@@ -573,6 +603,7 @@ def sankey_chart(
                 {
                     "cote": side,
                     "etiquette": lines,
+                    "alignement": align,
                     "x": align_x,
                     "y": tops,
                     # A leader line from the node to its label when the label moved.
@@ -585,34 +616,41 @@ def sankey_chart(
     labels = pd.concat(labels, ignore_index=True)
     leaders = labels[(labels["etiquette_y"] - labels["noeud_y"]).abs() > style.LINE_HEIGHT / 2]
 
-    links["valeur_meur"] = style.to_meur(links["valeur_eur"])
-    links["libelle"] = links["source"] + " → " + links["cible"]
+    link_names = links["source"] + " → " + links["cible"]
+    value_title = f"Valeur {MEUR_TITLE}"
+    ribbon_frame = pd.DataFrame(
+        {
+            "libelle": link_names,
+            "valeur_meur": style.to_meur(links["valeur_eur"]),
+            "rouge": links["rouge"],
+            "trace": [
+                ribbon_path(*ends)
+                for ends in zip(links["x0"], links["x1"], links["y0"], links["y1"], links["epaisseur"])
+            ],
+        }
+    )
     x_scale, y_scale = _pixel_scales(SANKEY_WIDTH, height)
     link_tooltip = [
         alt.Tooltip("libelle:N", title="Flux"),
-        alt.Tooltip("valeur_meur:Q", title=f"Valeur {MEUR_TITLE}", format=style.MEUR_FORMAT),
+        alt.Tooltip("valeur_meur:Q", title=value_title, format=style.MEUR_FORMAT),
     ]
-    samples = f"sequence(0, 1 + {RIBBON_STEP / 2}, {RIBBON_STEP})"
 
     def ribbons(rouge: bool, color: str, opacity: float) -> alt.Chart:
+        # One symbol per link whose shape is the ribbon's path, in pixels from the
+        # chart's origin: one item per link, nothing computed by Vega.
         return (
-            alt.Chart(links)
-            .transform_filter("datum.rouge" if rouge else "!datum.rouge")
-            .transform_calculate(t=samples)
-            .transform_flatten(["t"])
-            .transform_calculate(
-                px="datum.x0 + (datum.x1 - datum.x0) * datum.t",
-                # smoothstep: flat where the ribbon meets its nodes
-                py="datum.y0 + (datum.y1 - datum.y0) * datum.t * datum.t * (3 - 2 * datum.t)",
-            )
-            .transform_calculate(py2="datum.py + datum.epaisseur")
-            .mark_area(color=color, opacity=opacity, interpolate="monotone")
+            alt.Chart(ribbon_frame[ribbon_frame["rouge"] == rouge])
+            .mark_point(filled=True, color=color, opacity=opacity, size=RIBBON_SHAPE_SIZE)
             .encode(
-                x=alt.X("px:Q", scale=x_scale, axis=None),
-                y=alt.Y("py:Q", scale=y_scale, axis=None),
-                y2="py2:Q",
-                detail="lien:N",
+                x=alt.value(0),
+                y=alt.value(0),
+                shape=alt.Shape("trace:N", scale=None),
                 tooltip=link_tooltip,
+                # Read by screen readers; Vega-Lite's default would include the path.
+                description=alt.value(alt.ExprRef(
+                    f"'Flux: ' + datum.libelle + '; {value_title}: ' + "
+                    f"format(datum.valeur_meur, '{style.MEUR_FORMAT}')"
+                )),
             )
         )
 
@@ -630,23 +668,21 @@ def sankey_chart(
             ],
         )
     )
-    label_layers = [
+    node_labels = (
         alt.Chart(labels)
-        .transform_filter(f"datum.cote === '{side}'")
         .mark_text(
-            align=align, baseline="top", lineHeight=style.LINE_HEIGHT,
-            limit=SANKEY_LABEL_WIDTH - SANKEY_LABEL_GAP,
+            align=alt.ExprRef("datum.alignement"), baseline="top", lineHeight=style.LINE_HEIGHT,
+            aria=False,  # the SVG text itself is read; its coordinates are noise
         )
         .encode(
             x=alt.X("x:Q", scale=x_scale, axis=None),
             y=alt.Y("y:Q", scale=y_scale, axis=None),
             text="etiquette:N",
         )
-        for side, align in ((LEFT, "right"), (RIGHT, "left"))
-    ]
+    )
     leader_lines = (
         alt.Chart(leaders)
-        .mark_rule(color=style.MUTED_TEXT_COLOR, strokeWidth=0.6)
+        .mark_rule(color=style.MUTED_TEXT_COLOR, strokeWidth=0.6, aria=False)
         .encode(
             x=alt.X("noeud_x:Q", scale=x_scale, axis=None),
             y=alt.Y("noeud_y:Q", scale=y_scale, axis=None),
@@ -658,7 +694,7 @@ def sankey_chart(
         ribbons(False, style.NEUTRAL_LINK, style.NEUTRAL_LINK_OPACITY),
         ribbons(True, style.RED_LINK, style.RED_LINK_OPACITY),  # drawn last: on top
         node_rects,
-        *label_layers,
+        node_labels,
     ]
     if not leaders.empty:
         layers.append(leader_lines)

@@ -8,6 +8,7 @@ chart live here.
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,12 +100,32 @@ def md(text: str):
     return Markdown(text)
 
 
+def chart_spec(chart) -> dict:
+    """The chart's Vega-Lite spec, serialised once per chart object.
+
+    Schema validation is left to the tests (tests/test_charts.py): at run time it
+    would cost as much as building the chart.
+    """
+    try:
+        return _SPECS[chart]
+    except (KeyError, TypeError):
+        spec = chart.to_dict(validate=False)
+    try:
+        _SPECS[chart] = spec
+    except TypeError:
+        pass
+    return spec
+
+
+_SPECS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def show_chart(chart, nom: str, donnees: list[str] | None = None):
     """Display a chart as the Vega-Lite spec the renderer reads, naming its data files."""
     from IPython.display import display
 
     display(
-        {CHART_MIMETYPE: chart.to_dict(), "text/plain": f"<graphique {nom}>"},
+        {CHART_MIMETYPE: chart_spec(chart), "text/plain": f"<graphique {nom}>"},
         raw=True,
         metadata={METADATA_KEY: {"nom": nom, "donnees": list(donnees or [])}},
     )
