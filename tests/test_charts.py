@@ -178,7 +178,8 @@ def test_to_meur():
 
 def test_partners_spec_is_valid_and_deterministic(partners):
     first = spec_json(charts.partners_chart(partners, "Principaux pays"))
-    assert first == spec_json(charts.partners_chart(partners.copy(), "Principaux pays"))
+    # __wrapped__: a second, independent build (the builders are memoized on content)
+    assert first == spec_json(charts.partners_chart.__wrapped__(partners.copy(), "Principaux pays"))
     assert '"Principaux pays"' in first
 
 
@@ -491,7 +492,7 @@ def test_sankey_imports_orientation(links):
 
 def test_sankey_deterministic(links):
     first = spec_json(charts.sankey_chart(links, "produit", "pays"))
-    assert first == spec_json(charts.sankey_chart(links.copy(), "produit", "pays"))
+    assert first == spec_json(charts.sankey_chart.__wrapped__(links.copy(), "produit", "pays"))
 
 
 def test_sankey_zero_links_not_drawn_and_empty(links):
@@ -522,3 +523,12 @@ def test_spread_labels_avoid_overlaps():
     assert tops == [76 - gap - 24, 76]
     # Far apart labels stay centred on their nodes.
     assert charts._spread_labels([20, 80], [12, 12], 100) == [14, 74]
+
+
+def test_memo_serves_same_content_only(links):
+    first = charts.sankey_chart(links, "produit", "pays")
+    assert charts.sankey_chart(links.copy(), "produit", "pays") is first
+    changed = links.copy()
+    changed.loc[0, "valeur_eur"] += 1
+    assert charts.sankey_chart(changed, "produit", "pays") is not first
+    assert charts.sankey_chart(links, "pays", "produit") is not first

@@ -19,7 +19,10 @@ SVG paths computed here.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+from collections import OrderedDict
 
 import altair as alt
 import pandas as pd
@@ -71,6 +74,32 @@ LEFT, RIGHT = "gauche", "droite"
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+
+# The region and France charts are the same for every department of a region: a warm
+# kernel builds each once. Keyed on the data's content, so it can never serve a stale chart.
+MEMO_SIZE = 64
+
+
+def memoized_on_content(builder):
+    cache: OrderedDict = OrderedDict()
+
+    @functools.wraps(builder)
+    def wrapper(data: pd.DataFrame, *args, **kwargs):
+        digest = hashlib.sha256(repr((list(data.columns), list(map(str, data.dtypes)))).encode())
+        digest.update(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes())
+        key = (digest.hexdigest(), args, tuple(sorted(kwargs.items())))
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        chart = cache[key] = builder(data, *args, **kwargs)
+        if len(cache) > MEMO_SIZE:
+            cache.popitem(last=False)
+        return chart
+
+    wrapper.cache_clear = cache.clear
+    return wrapper
 
 
 def _require_columns(df: pd.DataFrame, columns: list[str], builder: str) -> None:
@@ -144,6 +173,7 @@ def _message_chart(message: str, titre: str | None, width: int) -> alt.TopLevelM
 # ---------------------------------------------------------------------- partners
 
 
+@memoized_on_content
 def partners_chart(pays: pd.DataFrame, titre: str | None = None) -> alt.TopLevelMixin:
     """Diverging bars, one row per country in the given order (first row on top).
 
@@ -343,6 +373,7 @@ def _compartment_label(produit: str, valeur_eur: int, width: float, height: floa
     return [*name, value] if name else []
 
 
+@memoized_on_content
 def treemap_chart(activites: pd.DataFrame, titre: str | None = None) -> alt.TopLevelMixin:
     """Imports (blue) and exports (violet) as two blocks of compartments, labels on the
     compartments large enough, a header per block with the flow's total."""
@@ -567,6 +598,7 @@ def _spread_labels(centers: list[float], heights: list[float], height: float) ->
     return tops
 
 
+@memoized_on_content
 def sankey_chart(
     liens: pd.DataFrame, gauche: str, droite: str, titre: str | None = None
 ) -> alt.TopLevelMixin:

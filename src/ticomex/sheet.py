@@ -103,21 +103,18 @@ def md(text: str):
 def chart_spec(chart) -> dict:
     """The chart's Vega-Lite spec, serialised once per chart object.
 
-    Schema validation is left to the tests (tests/test_charts.py): at run time it
-    would cost as much as building the chart.
+    Schema validation is left to the tests (tests/test_charts.py): at run time it would
+    cost as much as building the chart.
     """
-    try:
-        return _SPECS[chart]
-    except (KeyError, TypeError):
-        spec = chart.to_dict(validate=False)
-    try:
-        _SPECS[chart] = spec
-    except TypeError:
-        pass
-    return spec
+    key = id(chart)
+    if key not in _SPECS:
+        _SPECS[key] = chart.to_dict(validate=False)
+        weakref.finalize(chart, _SPECS.pop, key, None)
+    return _SPECS[key]
 
 
-_SPECS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# Chart objects are unhashable: keyed by id, dropped when the chart is collected.
+_SPECS: dict[int, dict] = {}
 
 
 def show_chart(chart, nom: str, donnees: list[str] | None = None):
