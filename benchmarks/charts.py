@@ -69,7 +69,7 @@ def chart_specs(db: Path, departement: str, annee: int | None = None) -> dict[st
                 built[f"flux_{name}{suffix}"] = charts.sankey_chart(links, *sides)
     finally:
         con.close()
-    return {name: chart.to_dict() for name, chart in built.items()}
+    return built
 
 
 def measure_charts(specs_by_department: dict[str, dict[str, dict]], repeat: int = 5) -> dict[str, dict]:

@@ -13,6 +13,8 @@ import re
 import pandas as pd
 import pytest
 import vl_convert as vlc
+from altair.utils.schemapi import validate_jsonschema
+from altair.vegalite.v6.schema.core import load_schema
 
 from ticomex import charts, style
 from ticomex.errors import TicomexError
@@ -71,9 +73,15 @@ def links() -> pd.DataFrame:
 # ---------------------------------------------------------------------- helpers
 
 
-def drawn_items(chart) -> list[tuple[str, dict]]:
+def valid(spec: dict) -> dict:
+    """The spec, after checking it against the Vega-Lite schema Altair ships."""
+    validate_jsonschema(spec, load_schema())
+    return spec
+
+
+def drawn_items(spec: dict) -> list[tuple[str, dict]]:
     """(mark type, item) of every drawn mark item, description parsed into `champs`."""
-    scenegraph = vlc.vegalite_to_scenegraph(chart.to_dict())
+    scenegraph = vlc.vegalite_to_scenegraph(spec)
     found = []
 
     def walk(node):
@@ -96,8 +104,8 @@ def drawn_items(chart) -> list[tuple[str, dict]]:
     return found
 
 
-def spec_json(chart) -> str:
-    return json.dumps(chart.to_dict(validate=True), sort_keys=True, ensure_ascii=False)
+def spec_json(spec: dict) -> str:
+    return json.dumps(valid(spec), sort_keys=True, ensure_ascii=False)
 
 
 def svg_texts(svg: str) -> list[str]:
@@ -138,7 +146,7 @@ def test_style_config_is_carried_by_every_chart(partners, activities, links):
         charts.treemap_chart(activities),
         charts.sankey_chart(links, "produit", "pays"),
     ):
-        config = chart.to_dict()["config"]
+        config = valid(chart)["config"]
         assert config["font"] == "DejaVu Sans"
         assert config["locale"]["number"] == {
             "decimal": ".",
@@ -186,7 +194,7 @@ def test_partners_spec_is_valid_and_deterministic(partners):
 def test_partners_colours_sides_and_order(partners):
     items = drawn_items(charts.partners_chart(partners))
     bars = [i for t, i in items if t == "rect" and "serie" in i["champs"]]
-    by = {(b["champs"]["pays"], b["champs"]["serie"]): b for b in bars}
+    by = {(b["champs"]["Pays"], b["champs"]["serie"]): b for b in bars}
     zero_x = by[("Italie", "Exportations")]["x"]
 
     for pays in partners["pays"]:
@@ -204,10 +212,10 @@ def test_partners_colours_sides_and_order(partners):
         "Italie": style.POSITIVE_GREEN,
         "Pologne": style.POSITIVE_GREEN,
     }
-    balance_bars = {b["champs"]["pays"]: b["fill"] for b in bars if b["champs"]["serie"].startswith("Solde")}
+    balance_bars = {b["champs"]["Pays"]: b["fill"] for b in bars if b["champs"]["serie"].startswith("Solde")}
     assert balance_bars == expected
     balance_texts = {
-        i["champs"]["pays"]: (i["fill"], i["text"])
+        i["champs"]["Pays"]: (i["fill"], i["text"])
         for t, i in items
         if t == "text" and "solde_meur" in i["champs"]
     }
@@ -218,9 +226,15 @@ def test_partners_colours_sides_and_order(partners):
         "Pologne": (style.POSITIVE_GREEN, "+2.0"),
     }
 
-    # Rows top to bottom in the order given.
+    # Rows top to bottom in the order given, each country's name level with its bars.
     tops = [by[(pays, "Importations")]["y"] for pays in partners["pays"]]
     assert tops == sorted(tops) and len(set(tops)) == len(tops)
+    names = {i["text"]: i for t, i in items if t == "text" and "pays_court" in i["champs"]}
+    assert list(names) == list(partners["pays"])
+    for pays in partners["pays"]:
+        bar = by[(pays, "Importations")]
+        assert names[pays]["y"] == pytest.approx(bar["y"] + bar["height"] / 2, abs=0.5)
+        assert names[pays]["x"] <= min(b["x"] for b in bars)  # left of every bar
 
     # The longest bar is the largest amount: US imports.
     widths = {key: b["width"] for key, b in by.items() if key[1] in ("Importations", "Exportations")}
@@ -228,7 +242,7 @@ def test_partners_colours_sides_and_order(partners):
 
 
 def test_partners_svg_french_numbers_and_font(partners):
-    svg = vlc.vegalite_to_svg(charts.partners_chart(partners).to_dict())
+    svg = vlc.vegalite_to_svg(charts.partners_chart(partners))
     texts = svg_texts(svg)
     assert "1 070.9" in texts  # US imports: thousands separated by a plain space
     assert "50.1" in texts
@@ -239,12 +253,12 @@ def test_partners_long_country_name_cut_on_axis_whole_in_tooltip(partners):
     long_name = "Saint-Vincent-et-les-Grenadines et territoires associés"
     assert measured_width(long_name) > charts.PARTNERS_COUNTRY_LABEL_WIDTH
     chart = charts.partners_chart(partners.assign(pays=partners["pays"].replace("Pologne", long_name)))
-    axis_labels = [t for t in svg_texts(vlc.vegalite_to_svg(chart.to_dict())) if t.startswith("Saint")]
+    axis_labels = [t for t in svg_texts(vlc.vegalite_to_svg(chart)) if t.startswith("Saint")]
     assert len(axis_labels) == 1 and axis_labels[0].endswith("…")
     assert measured_width(axis_labels[0]) <= charts.PARTNERS_COUNTRY_LABEL_WIDTH + 1
     tooltips = {i["champs"]["Pays"] for t, i in drawn_items(chart) if t == "rect"}
     assert long_name in tooltips
-    assert "Italie" in svg_texts(vlc.vegalite_to_svg(chart.to_dict()))  # short names untouched
+    assert "Italie" in svg_texts(vlc.vegalite_to_svg(chart))  # short names untouched
 
 
 def test_partners_bad_input(partners):
@@ -258,7 +272,7 @@ def test_partners_bad_input(partners):
 
 def test_partners_empty_frame_gives_a_message(partners):
     chart = charts.partners_chart(partners.iloc[0:0])
-    svg = vlc.vegalite_to_svg(chart.to_dict(validate=True))
+    svg = vlc.vegalite_to_svg(valid(chart))
     assert charts.NO_TRADE_MESSAGE in svg_texts(svg)
 
 
@@ -350,7 +364,7 @@ def test_treemap_empty_flows(activities):
     rects = [i for t, i in drawn_items(imports_only) if t == "rect"]
     assert {r["fill"] for r in rects} == {style.IMPORT_BLUE}
     nothing = charts.treemap_chart(activities.iloc[0:0])
-    svg = vlc.vegalite_to_svg(nothing.to_dict(validate=True))
+    svg = vlc.vegalite_to_svg(valid(nothing))
     assert charts.NO_TRADE_MESSAGE in svg_texts(svg)
 
 
@@ -478,7 +492,7 @@ def test_sankey_labels_fit_their_column(links):
 def test_sankey_svg_font_and_labels(links):
     big = links.copy()
     big.loc[3, "valeur_eur"] = 1_070_900_000  # Autres → X
-    svg = vlc.vegalite_to_svg(charts.sankey_chart(big, "produit", "pays").to_dict())
+    svg = vlc.vegalite_to_svg(charts.sankey_chart(big, "produit", "pays"))
     assert "1 070.9 M€" in svg  # the Autres node's value line
     assert set(re.findall(r'font-family="([^"]+)"', svg)) == {"DejaVu Sans"}
 
@@ -501,7 +515,7 @@ def test_sankey_zero_links_not_drawn_and_empty(links):
     )
     _, ribbons = charts.sankey_layout(with_zero, "produit", "pays")
     assert len(ribbons) == len(links)
-    svg = vlc.vegalite_to_svg(charts.sankey_chart(links.iloc[0:0], "produit", "pays").to_dict(validate=True))
+    svg = vlc.vegalite_to_svg(valid(charts.sankey_chart(links.iloc[0:0], "produit", "pays")))
     assert charts.NO_TRADE_MESSAGE in svg_texts(svg)
 
 

@@ -1,4 +1,4 @@
-"""The sheet's three charts, as declarative Altair specs with their own config.
+"""The sheet's three charts: Altair declarations, returned as Vega-Lite specs (dicts).
 
 - `partners_chart`: the main partner countries, imports to the left, exports to the
   right, the balance in red (negative) or green (positive);
@@ -15,13 +15,20 @@ The PDF converts each chart to SVG with vl-convert, where every text Vega measur
 about 0.1 ms per character and every point computed by a Vega transform costs too: labels
 are wrapped and cut here (`style.text_width`), never with Vega's `limit`, and ribbons are
 SVG paths computed here.
+
+Each chart kind is declared once with Altair, its layers reading named datasets
+(`_declared`, memoized); a call lays out the data in Python and returns the declaration
+with its `datasets` filled in (`_filled`). Building Altair objects and serialising them
+costs about 0.1 s per chart, the layout alone a few milliseconds: a sheet draws eight
+charts and the publication a hundred sheets. `alt.LayerChart.from_dict(spec)` gives an
+Altair object back when one is wanted.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
-import json
 from collections import OrderedDict
 
 import altair as alt
@@ -73,8 +80,35 @@ RIBBON_SHAPE_SIZE = 4
 LEFT, RIGHT = "gauche", "droite"
 
 
+
+
+def _pixels(size: str) -> alt.Scale:
+    """A scale drawing positions computed here in pixels (y down) as they are: the view's
+    `width` or `height` signal on both sides, whatever the chart's size."""
+    extent = [0, alt.ExprRef(size)]
+    return alt.Scale(domain=extent, range=extent, nice=False, zero=False)
+
 # ---------------------------------------------------------------------- helpers
 
+
+def _declared(declaration):
+    """A chart kind's declaration, built and serialised once per set of arguments."""
+    return functools.lru_cache(maxsize=None)(declaration)
+
+
+def _filled(declaration: dict, datasets: dict[str, pd.DataFrame], **properties) -> dict:
+    """The declaration with its named datasets (and top-level properties) filled in."""
+    spec = copy.deepcopy(declaration)
+    spec.update(properties)
+    spec["datasets"] = {
+        **spec.get("datasets", {}),
+        **{name: frame.to_dict("records") for name, frame in datasets.items()},
+    }
+    return spec
+
+
+def _serialised(chart: alt.TopLevelMixin, titre: str | None) -> dict:
+    return style.apply_style(_title(chart, titre)).to_dict(validate=False)
 
 
 # The region and France charts are the same for every department of a region: a warm
@@ -148,33 +182,31 @@ def _wrap(text: str, width_px: float, max_lines: int) -> list[str]:
     return [_truncate(line, width_px) for line in lines or [""]]
 
 
-def _pixel_scales(width: float, height: float) -> tuple[alt.Scale, alt.Scale]:
-    """Identity scales for layouts computed in pixels, y pointing down."""
-    x = alt.Scale(domain=[0, width], nice=False, zero=False)
-    y = alt.Scale(domain=[0, height], nice=False, zero=False, reverse=True)
-    return x, y
-
-
 def _title(chart, titre: str | None):
     return chart.properties(title=titre) if titre else chart
 
 
-def _message_chart(message: str, titre: str | None, width: int) -> alt.TopLevelMixin:
-    """A chart with nothing to draw but a short message (keeps the page layout)."""
+@_declared
+def _message_declaration(message: str, titre: str | None, width: int) -> dict:
     chart = (
         alt.Chart(pd.DataFrame({"message": [message]}))
         .mark_text(align="left", baseline="middle", color=style.MUTED_TEXT_COLOR)
         .encode(x=alt.value(0), y=alt.value(20), text="message:N")
         .properties(width=width, height=40)
     )
-    return style.apply_style(_title(chart, titre))
+    return _serialised(chart, titre)
+
+
+def _message_chart(message: str, titre: str | None, width: int) -> dict:
+    """A chart with nothing to draw but a short message (keeps the page layout)."""
+    return _filled(_message_declaration(message, titre, width), {})
 
 
 # ---------------------------------------------------------------------- partners
 
 
 @memoized_on_content
-def partners_chart(pays: pd.DataFrame, titre: str | None = None) -> alt.TopLevelMixin:
+def partners_chart(pays: pd.DataFrame, titre: str | None = None) -> dict:
     """Diverging bars, one row per country in the given order (first row on top).
 
     Imports go left and exports right of a zero line; a thinner bar from zero to the
@@ -200,9 +232,13 @@ def partners_chart(pays: pd.DataFrame, titre: str | None = None) -> alt.TopLevel
         )
 
     imports_label, exports_label = FLOW_LABELS[IMPORT_FLUX], FLOW_LABELS[EXPORT_FLUX]
+    names = pays["pays"].astype(str).to_numpy()
     countries = pd.DataFrame(
         {
-            "pays": pays["pays"].astype(str).to_numpy(),
+            "rang": range(len(pays)),
+            "pays": names,
+            # Names too long for the label column are cut here, shown whole in the tooltip.
+            "pays_court": [_truncate(name, PARTNERS_COUNTRY_LABEL_WIDTH) for name in names],
             "code_pays": pays["code_pays"].astype(str).to_numpy(),
             "importations_meur": style.to_meur(pays["importations_eur"].to_numpy()),
             "exportations_meur": style.to_meur(pays["exportations_eur"].to_numpy()),
@@ -230,7 +266,23 @@ def partners_chart(pays: pd.DataFrame, titre: str | None = None) -> alt.TopLevel
     label_px = longest_label + VALUE_LABEL_OFFSET + VALUE_LABEL_MARGIN
     half_px = PARTNERS_PLOT_WIDTH / 2
     half_domain = largest * half_px / (half_px - label_px) if largest > 0 else 1.0
+    return _filled(
+        _partners_declaration(titre),
+        {
+            PARTNERS_BARS: flows,
+            PARTNERS_COUNTRIES: countries,
+            PARTNERS_BOUNDS: pd.DataFrame({"x": [-half_domain, half_domain]}),
+        },
+    )
 
+
+PARTNERS_BARS, PARTNERS_COUNTRIES, PARTNERS_BOUNDS = "pays_barres", "pays_lignes", "pays_bornes"
+COUNTRY_LABEL_GAP = 6  # px between a country's name and the plot
+
+
+@_declared
+def _partners_declaration(titre: str | None) -> dict:
+    imports_label, exports_label = FLOW_LABELS[IMPORT_FLUX], FLOW_LABELS[EXPORT_FLUX]
     series = [imports_label, exports_label, NEGATIVE_BALANCE, POSITIVE_BALANCE]
     colors = [style.IMPORT_BLUE, style.EXPORT_VIOLET, style.NEGATIVE_RED, style.POSITIVE_GREEN]
     color = alt.Color(
@@ -238,9 +290,10 @@ def partners_chart(pays: pd.DataFrame, titre: str | None = None) -> alt.TopLevel
         scale=alt.Scale(domain=series, range=colors),
         legend=alt.Legend(title=None, orient="top", direction="horizontal", symbolType="square"),
     )
+    # The domain is the invisible bounds' extent: ± the largest amount plus room for its label.
     x = alt.X(
         "x:Q",
-        scale=alt.Scale(domain=[-half_domain, half_domain], nice=False),
+        scale=alt.Scale(nice=False),
         axis=alt.Axis(
             title=f"{imports_label} ← {MEUR_TITLE} → {exports_label}",
             labelExpr=f"format(abs(datum.value), '{style.MEUR_FORMAT}')",
@@ -248,28 +301,26 @@ def partners_chart(pays: pd.DataFrame, titre: str | None = None) -> alt.TopLevel
             tickCount=5,
         ),
     )
-    # Names too long for the label column are cut here, shown whole in the tooltip.
-    cut = {name: _truncate(name, PARTNERS_COUNTRY_LABEL_WIDTH) for name in countries["pays"]}
-    cut = {name: short for name, short in cut.items() if short != name}
-    country_axis = alt.Axis(title=None, ticks=False, domain=False)
-    if cut:
-        country_axis.labelExpr = f"{json.dumps(cut, ensure_ascii=False)}[datum.value] || datum.value"
-    y = alt.Y("pays:N", sort=list(countries["pays"]), axis=country_axis)
+    # Rows by rank, top to bottom; the countries' names are a text layer left of the plot.
+    y = alt.Y("rang:O", axis=None)
     tooltip = [
         alt.Tooltip("pays:N", title="Pays"),
         alt.Tooltip("importations_meur:Q", title=f"{imports_label} {MEUR_TITLE}", format=style.MEUR_FORMAT),
         alt.Tooltip("exportations_meur:Q", title=f"{exports_label} {MEUR_TITLE}", format=style.MEUR_FORMAT),
         alt.Tooltip("solde_meur:Q", title=f"Solde {MEUR_TITLE}", format=style.MEUR_FORMAT),
     ]
-
-    flow_base = alt.Chart(flows)
+    flow_base = alt.Chart(alt.NamedData(PARTNERS_BARS))
+    country_base = alt.Chart(alt.NamedData(PARTNERS_COUNTRIES))
     bars = flow_base.mark_bar(height=alt.RelativeBandSize(0.72)).encode(
         x=x, y=y, color=color, tooltip=tooltip
     )
-    balance_bars = (
-        alt.Chart(countries)
-        .mark_bar(height=alt.RelativeBandSize(0.26))
-        .encode(x=alt.X("solde_meur:Q"), y=y, color=color, tooltip=tooltip)
+    bounds = (
+        alt.Chart(alt.NamedData(PARTNERS_BOUNDS))
+        .mark_rule(opacity=0, aria=False)
+        .encode(x="x:Q")
+    )
+    balance_bars = country_base.mark_bar(height=alt.RelativeBandSize(0.26)).encode(
+        x=alt.X("solde_meur:Q"), y=y, color=color, tooltip=tooltip
     )
     value_text = alt.Text("montant:Q", format=style.MEUR_FORMAT)
     import_values = (
@@ -282,17 +333,18 @@ def partners_chart(pays: pd.DataFrame, titre: str | None = None) -> alt.TopLevel
         .mark_text(align="left", baseline="middle", dx=VALUE_LABEL_OFFSET)
         .encode(x="x:Q", y=y, text=value_text, tooltip=tooltip)
     )
+    country_names = country_base.mark_text(
+        align="right", baseline="middle", dx=-COUNTRY_LABEL_GAP
+    ).encode(x=alt.value(0), y=y, text="pays_court:N")
     balance_x = PARTNERS_PLOT_WIDTH + BALANCE_COLUMN_WIDTH
-    balance_values = (
-        alt.Chart(countries)
-        .mark_text(align="right", baseline="middle", fontWeight="bold")
-        .encode(
-            x=alt.value(balance_x),
-            y=y,
-            text=alt.Text("solde_meur:Q", format="+" + style.MEUR_FORMAT),
-            color=color,
-            tooltip=tooltip,
-        )
+    balance_values = country_base.mark_text(
+        align="right", baseline="middle", fontWeight="bold"
+    ).encode(
+        x=alt.value(balance_x),
+        y=y,
+        text=alt.Text("solde_meur:Q", format="+" + style.MEUR_FORMAT),
+        color=color,
+        tooltip=tooltip,
     )
     balance_header = (
         alt.Chart(pd.DataFrame({"entete": [f"Solde {MEUR_TITLE}"]}))
@@ -305,9 +357,10 @@ def partners_chart(pays: pd.DataFrame, titre: str | None = None) -> alt.TopLevel
         .encode(x="zero:Q")
     )
     chart = alt.layer(
-        bars, balance_bars, zero_line, import_values, export_values, balance_values, balance_header
+        bars, bounds, balance_bars, zero_line, import_values, export_values, country_names,
+        balance_values, balance_header,
     ).properties(width=PARTNERS_PLOT_WIDTH, height=alt.Step(PARTNERS_ROW_STEP))
-    return style.apply_style(_title(chart, titre))
+    return _serialised(chart, titre)
 
 
 # ---------------------------------------------------------------------- treemap
@@ -374,7 +427,7 @@ def _compartment_label(produit: str, valeur_eur: int, width: float, height: floa
 
 
 @memoized_on_content
-def treemap_chart(activites: pd.DataFrame, titre: str | None = None) -> alt.TopLevelMixin:
+def treemap_chart(activites: pd.DataFrame, titre: str | None = None) -> dict:
     """Imports (blue) and exports (violet) as two blocks of compartments, labels on the
     compartments large enough, a header per block with the flow's total."""
     _check_activities(activites, "treemap_chart")
@@ -393,11 +446,34 @@ def treemap_chart(activites: pd.DataFrame, titre: str | None = None) -> alt.TopL
             rects["produit"], rects["valeur_eur"], rects["x"], rects["x2"], rects["y"], rects["y2"]
         )
     ]
-    labelled = rects[rects["etiquette"].map(len) > 0]
+    headers = pd.DataFrame(
+        {
+            "flux": list(totals.index),
+            "entete": [f"{FLOW_LABELS[f]} : {_meur_label(int(totals[f]))}" for f in totals.index],
+            "flux_libelle": [FLOW_LABELS[f] for f in totals.index],
+            "x": [0 if f == IMPORT_FLUX else TREEMAP_WIDTH for f in totals.index],
+            "y": 0,
+        }
+    )
+    return _filled(
+        _treemap_declaration(titre),
+        {
+            TREEMAP_COMPARTMENTS: rects,
+            TREEMAP_LABELS: rects[rects["etiquette"].map(len) > 0],
+            TREEMAP_HEADERS: headers,
+        },
+    )
 
-    x_scale, y_scale = _pixel_scales(TREEMAP_WIDTH, TREEMAP_HEIGHT + TREEMAP_HEADER)
-    x = alt.X("x:Q", scale=x_scale, axis=None)
-    y = alt.Y("y:Q", scale=y_scale, axis=None)
+
+TREEMAP_COMPARTMENTS, TREEMAP_LABELS, TREEMAP_HEADERS = (
+    "activites_compartiments", "activites_etiquettes", "activites_entetes"
+)
+
+
+@_declared
+def _treemap_declaration(titre: str | None) -> dict:
+    x = alt.X("x:Q", scale=_pixels("width"), axis=None)
+    y = alt.Y("y:Q", scale=_pixels("height"), axis=None)
     flows = list(FLOW_LABELS)
     color = alt.Color(
         "flux_libelle:N",
@@ -414,12 +490,12 @@ def treemap_chart(activites: pd.DataFrame, titre: str | None = None) -> alt.TopL
         alt.Tooltip("part_flux:Q", title="Part du flux", format=".1%"),
     ]
     compartments = (
-        alt.Chart(rects)
+        alt.Chart(alt.NamedData(TREEMAP_COMPARTMENTS))
         .mark_rect(stroke=style.RECT_SEPARATOR, strokeWidth=1)
         .encode(x=x, x2="x2:Q", y=y, y2="y2:Q", color=color, tooltip=tooltip)
     )
     labels = (
-        alt.Chart(labelled)
+        alt.Chart(alt.NamedData(TREEMAP_LABELS))
         .mark_text(
             align="left",
             baseline="top",
@@ -430,19 +506,10 @@ def treemap_chart(activites: pd.DataFrame, titre: str | None = None) -> alt.TopL
         )
         .encode(x=x, y=y, text="etiquette:N", tooltip=tooltip)
     )
-    headers = pd.DataFrame(
-        {
-            "flux": list(totals.index),
-            "entete": [f"{FLOW_LABELS[f]} : {_meur_label(int(totals[f]))}" for f in totals.index],
-            "flux_libelle": [FLOW_LABELS[f] for f in totals.index],
-            "x": [0 if f == IMPORT_FLUX else TREEMAP_WIDTH for f in totals.index],
-            "y": 0,
-        }
-    )
     # Imports are titled from the left edge, exports from the right edge, so that the
     # two headers never overlap however narrow one block is.
     header_layers = [
-        alt.Chart(headers)
+        alt.Chart(alt.NamedData(TREEMAP_HEADERS))
         .transform_filter(f"datum.flux === '{flux}'")
         .mark_text(align=align, baseline="top", fontWeight="bold")
         .encode(x=x, y=y, text="entete:N", color=color)
@@ -451,7 +518,7 @@ def treemap_chart(activites: pd.DataFrame, titre: str | None = None) -> alt.TopL
     chart = alt.layer(compartments, labels, *header_layers).properties(
         width=TREEMAP_WIDTH, height=TREEMAP_HEIGHT + TREEMAP_HEADER
     )
-    return style.apply_style(_title(chart, titre))
+    return _serialised(chart, titre)
 
 
 # ---------------------------------------------------------------------- Sankey
@@ -599,9 +666,7 @@ def _spread_labels(centers: list[float], heights: list[float], height: float) ->
 
 
 @memoized_on_content
-def sankey_chart(
-    liens: pd.DataFrame, gauche: str, droite: str, titre: str | None = None
-) -> alt.TopLevelMixin:
+def sankey_chart(liens: pd.DataFrame, gauche: str, droite: str, titre: str | None = None) -> dict:
     """Sankey diagram from the `gauche` labels (left nodes) to the `droite` labels
     (right nodes); links flagged `rouge` in red, the others grey-blue and transparent."""
     drawn = _check_links(liens, gauche, droite, "sankey_chart")
@@ -647,31 +712,45 @@ def sankey_chart(
         )
     labels = pd.concat(labels, ignore_index=True)
     leaders = labels[(labels["etiquette_y"] - labels["noeud_y"]).abs() > style.LINE_HEIGHT / 2]
-
-    link_names = links["source"] + " → " + links["cible"]
-    value_title = f"Valeur {MEUR_TITLE}"
-    ribbon_frame = pd.DataFrame(
+    ribbons = pd.DataFrame(
         {
-            "libelle": link_names,
+            "libelle": links["source"] + " → " + links["cible"],
             "valeur_meur": style.to_meur(links["valeur_eur"]),
-            "rouge": links["rouge"],
+            "rouge": links["rouge"].astype(bool),
             "trace": [
                 ribbon_path(*ends)
                 for ends in zip(links["x0"], links["x1"], links["y0"], links["y1"], links["epaisseur"])
             ],
         }
     )
-    x_scale, y_scale = _pixel_scales(SANKEY_WIDTH, height)
+    return _filled(
+        _sankey_declaration(titre),
+        {SANKEY_RIBBONS: ribbons, SANKEY_NODES: nodes, SANKEY_LABELS: labels, SANKEY_LEADERS: leaders},
+        height=height,
+    )
+
+
+SANKEY_RIBBONS, SANKEY_NODES, SANKEY_LABELS, SANKEY_LEADERS = (
+    "sankey_liens", "sankey_noeuds", "sankey_etiquettes", "sankey_renvois"
+)
+
+
+@_declared
+def _sankey_declaration(titre: str | None) -> dict:
+    value_title = f"Valeur {MEUR_TITLE}"
     link_tooltip = [
         alt.Tooltip("libelle:N", title="Flux"),
         alt.Tooltip("valeur_meur:Q", title=value_title, format=style.MEUR_FORMAT),
     ]
+    x = alt.X("x:Q", scale=_pixels("width"), axis=None)
+    y = alt.Y("y:Q", scale=_pixels("height"), axis=None)
 
     def ribbons(rouge: bool, color: str, opacity: float) -> alt.Chart:
         # One symbol per link whose shape is the ribbon's path, in pixels from the
         # chart's origin: one item per link, nothing computed by Vega.
         return (
-            alt.Chart(ribbon_frame[ribbon_frame["rouge"] == rouge])
+            alt.Chart(alt.NamedData(SANKEY_RIBBONS))
+            .transform_filter("datum.rouge" if rouge else "!datum.rouge")
             .mark_point(filled=True, color=color, opacity=opacity, size=RIBBON_SHAPE_SIZE)
             .encode(
                 x=alt.value(0),
@@ -687,48 +766,42 @@ def sankey_chart(
         )
 
     node_rects = (
-        alt.Chart(nodes)
+        alt.Chart(alt.NamedData(SANKEY_NODES))
         .mark_rect(color=style.NODE_COLOR)
         .encode(
-            x=alt.X("x:Q", scale=x_scale, axis=None),
+            x=x,
             x2="x2:Q",
-            y=alt.Y("y:Q", scale=y_scale, axis=None),
+            y=y,
             y2="y2:Q",
             tooltip=[
                 alt.Tooltip("libelle:N", title="Libellé"),
-                alt.Tooltip("valeur_meur:Q", title=f"Valeur {MEUR_TITLE}", format=style.MEUR_FORMAT),
+                alt.Tooltip("valeur_meur:Q", title=value_title, format=style.MEUR_FORMAT),
             ],
         )
     )
     node_labels = (
-        alt.Chart(labels)
+        alt.Chart(alt.NamedData(SANKEY_LABELS))
         .mark_text(
             align=alt.ExprRef("datum.alignement"), baseline="top", lineHeight=style.LINE_HEIGHT,
             aria=False,  # the SVG text itself is read; its coordinates are noise
         )
-        .encode(
-            x=alt.X("x:Q", scale=x_scale, axis=None),
-            y=alt.Y("y:Q", scale=y_scale, axis=None),
-            text="etiquette:N",
-        )
+        .encode(x=x, y=y, text="etiquette:N")
     )
     leader_lines = (
-        alt.Chart(leaders)
+        alt.Chart(alt.NamedData(SANKEY_LEADERS))
         .mark_rule(color=style.MUTED_TEXT_COLOR, strokeWidth=0.6, aria=False)
         .encode(
-            x=alt.X("noeud_x:Q", scale=x_scale, axis=None),
-            y=alt.Y("noeud_y:Q", scale=y_scale, axis=None),
+            x=alt.X("noeud_x:Q", scale=_pixels("width"), axis=None),
+            y=alt.Y("noeud_y:Q", scale=_pixels("height"), axis=None),
             x2="x:Q",
             y2="etiquette_y:Q",
         )
     )
-    layers = [
+    chart = alt.layer(
         ribbons(False, style.NEUTRAL_LINK, style.NEUTRAL_LINK_OPACITY),
         ribbons(True, style.RED_LINK, style.RED_LINK_OPACITY),  # drawn last: on top
         node_rects,
         node_labels,
-    ]
-    if not leaders.empty:
-        layers.append(leader_lines)
-    chart = alt.layer(*layers).properties(width=SANKEY_WIDTH, height=height)
-    return style.apply_style(_title(chart, titre))
+        leader_lines,
+    ).properties(width=SANKEY_WIDTH, height=SANKEY_MIN_HEIGHT)
+    return _serialised(chart, titre)

@@ -8,7 +8,6 @@ chart live here.
 from __future__ import annotations
 
 import json
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,29 +99,12 @@ def md(text: str):
     return Markdown(text)
 
 
-def chart_spec(chart) -> dict:
-    """The chart's Vega-Lite spec, serialised once per chart object.
-
-    Schema validation is left to the tests (tests/test_charts.py): at run time it would
-    cost as much as building the chart.
-    """
-    key = id(chart)
-    if key not in _SPECS:
-        _SPECS[key] = chart.to_dict(validate=False)
-        weakref.finalize(chart, _SPECS.pop, key, None)
-    return _SPECS[key]
-
-
-# Chart objects are unhashable: keyed by id, dropped when the chart is collected.
-_SPECS: dict[int, dict] = {}
-
-
-def show_chart(chart, nom: str, donnees: list[str] | None = None):
-    """Display a chart as the Vega-Lite spec the renderer reads, naming its data files."""
+def show_chart(spec: dict, nom: str, donnees: list[str] | None = None):
+    """Display a chart's Vega-Lite spec as the renderer reads it, naming its data files."""
     from IPython.display import display
 
     display(
-        {CHART_MIMETYPE: chart_spec(chart), "text/plain": f"<graphique {nom}>"},
+        {CHART_MIMETYPE: spec, "text/plain": f"<graphique {nom}>"},
         raw=True,
         metadata={METADATA_KEY: {"nom": nom, "donnees": list(donnees or [])}},
     )
