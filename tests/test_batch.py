@@ -393,8 +393,14 @@ def test_stored_record_is_read_from_the_tail_as_json_would(warm_build, tmp_path)
     assert read_stored_record(path.with_name("absent.ipynb")) is None
     # Metadata written after ours and larger than the tail that is read first.
     big = tmp_path / "grand.ipynb"
-    big.write_text(json.dumps({"cells": [], "metadata": {"ticomex": {"cle": "k"}, "widgets": "w" * 100_000}}, indent=1, sort_keys=True))
-    assert read_stored_record(big) == {"cle": "k"}
+    document = {"cells": [], "metadata": {"ticomex": {"cle": "k"}, "widgets": "w" * 100_000}}
+    for layout in ({"separators": (",", ":")}, {"indent": 1}):  # compact as written, or nbformat's
+        big.write_text(json.dumps(document, sort_keys=True, **layout))
+        assert read_stored_record(big) == {"cle": "k"}
+    # A chart's output metadata has a `ticomex` key too, but no cache record.
+    chart_only = {"cells": [{"metadata": {}, "outputs": [{"metadata": {"ticomex": {"nom": "pays"}}}]}]}
+    big.write_text(json.dumps(chart_only, sort_keys=True))
+    assert read_stored_record(big) is None
 
 
 def test_describe_error_keeps_the_useful_last_line():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -30,9 +31,9 @@ KEYED_DISTRIBUTIONS = (
     "vl-convert-python",
 )
 
-# Written by nbformat with indent=1 and sorted keys: the notebook's own metadata keys are
-# the only ones indented by two spaces (cell keys are indented by three).
-_KEY_MARKER = b'\n  "ticomex": '
+# The cache record `{"cle": …}` under the notebook's `ticomex` key (a chart's output
+# metadata also has a `ticomex` key, without `cle`); keys are sorted, `cle` comes first.
+_RECORD = re.compile(rb'"ticomex":\s*(?=\{\s*"cle":)')
 # The notebook's metadata comes last in the file and holds a few kilobytes.
 _TAIL_BYTES = 64 * 1024
 
@@ -91,16 +92,16 @@ def read_stored_record(notebook: Path) -> dict | None:
             size = f.seek(0, os.SEEK_END)
             f.seek(max(0, size - _TAIL_BYTES))
             text = f.read()
-            if _KEY_MARKER not in text and size > _TAIL_BYTES:  # unusually large metadata
+            if not _RECORD.search(text) and size > _TAIL_BYTES:  # unusually large metadata
                 f.seek(0)
                 text = f.read()
     except OSError:
         return None
-    start = text.rfind(_KEY_MARKER)
-    if start < 0:
+    matches = list(_RECORD.finditer(text))
+    if not matches:
         return None
     try:
-        record, _ = json.JSONDecoder().raw_decode(text[start + len(_KEY_MARKER) :].decode("utf-8"))
+        record, _ = json.JSONDecoder().raw_decode(text[matches[-1].end() :].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
     return record if isinstance(record, dict) else None
