@@ -200,3 +200,30 @@ def test_short_department(con):
     assert len(indicators.top_partners(con, "04", 2024)) == 3
     h = indicators.headline(con, "04", "21", 2024)
     assert h["importations"]["total_eur"] == 0 and h["importations"]["part_region_pct"] == 0
+
+
+def test_region_and_france_figures_are_computed_once_per_database(tmp_path, con):
+    """A kernel runs sheet after sheet: the region and France figures are kept, keyed on the
+    database's recorded fingerprint, so another database gets its own figures."""
+    from ticomex.data.ingest import ingest
+
+    france = Scope("france")
+    first = indicators.flow_links(con, france, 2024, "E")
+    assert indicators.flow_links(con, france, 2024, "E").equals(first)
+    first.loc[0, "valeur_eur"] = -1  # callers get copies: the kept figures stay intact
+    assert indicators.flow_links(con, france, 2024, "E").loc[0, "valeur_eur"] != -1
+
+    doubled = [(*row[:6], 2 * row[6]) for row in hand_rows()]
+    db = tmp_path / "doubled.duckdb"
+    ingest(write_release(tmp_path / "raw", doubled), db)
+    other = indicators.connect(db)
+    try:
+        assert indicators.total(other, france, 2024, "E") == 2 * indicators.total(con, france, 2024, "E")
+        region = Scope("region", "21")
+        expected_region = sum(sums("E", deps=["04", "05", "99"]).values())
+        assert indicators.total(con, region, 2024, "E") == expected_region
+        assert indicators.total(other, region, 2024, "E") == 2 * expected_region
+        links = indicators.flow_links(other, france, 2024, "E")
+        assert list(links["valeur_eur"]) == [2 * v for v in indicators.flow_links(con, france, 2024, "E")["valeur_eur"]]
+    finally:
+        other.close()

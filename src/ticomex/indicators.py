@@ -8,6 +8,7 @@ are by value descending, then code ascending. Links with zero value are not draw
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,38 @@ class Scope:
         if self.niveau == "region":
             return "departement IN (SELECT code FROM departements WHERE region = ?)", [self.code]
         return "TRUE", []
+
+
+# Region and France figures are the same for every department of a region: a kernel that
+# runs sheet after sheet computes them once per database, keyed on the fingerprint its
+# ingest recorded (release bytes and ingest code), so a new database is never served
+# another's figures.
+SHARED_MEMO_SIZE = 256
+_shared_results: OrderedDict = OrderedDict()
+
+
+def _database_fingerprint(con) -> str | None:
+    try:
+        row = con.execute("SELECT valeur FROM publication WHERE cle = 'empreinte'").fetchone()
+    except duckdb.Error:  # a database without the publication table: nothing to key on
+        return None
+    return row[0] if row else None
+
+
+def _shared(con, scope: "Scope", key: tuple, compute):
+    """`compute()`, computed once per database for a region or France."""
+    fingerprint = _database_fingerprint(con) if scope.niveau != "departement" else None
+    if fingerprint is None:
+        return compute()
+    full_key = (fingerprint, scope, *key)
+    if full_key in _shared_results:
+        _shared_results.move_to_end(full_key)
+        value = _shared_results[full_key]
+    else:
+        value = _shared_results[full_key] = compute()
+        if len(_shared_results) > SHARED_MEMO_SIZE:
+            _shared_results.popitem(last=False)
+    return value.copy() if isinstance(value, pd.DataFrame) else value
 
 
 def connect(base: str | Path) -> duckdb.DuckDBPyConnection:
@@ -85,12 +118,15 @@ def department(con, code: str) -> dict:
 
 
 def total(con, scope: Scope, annee: int, flux: str) -> int:
-    where, args = scope.where()
-    (value,) = con.execute(
-        f"SELECT coalesce(sum(valeur), 0) FROM commerce WHERE annee = ? AND flux = ? AND {where}",
-        [annee, flux, *args],
-    ).fetchone()
-    return int(value)
+    def compute() -> int:
+        where, args = scope.where()
+        (value,) = con.execute(
+            f"SELECT coalesce(sum(valeur), 0) FROM commerce WHERE annee = ? AND flux = ? AND {where}",
+            [annee, flux, *args],
+        ).fetchone()
+        return int(value)
+
+    return _shared(con, scope, ("total", annee, flux), compute)
 
 
 def headline(con, code: str, region: str, annee: int) -> dict:
@@ -162,6 +198,10 @@ def flow_links(con, scope: Scope, annee: int, flux: str, n: int = 10) -> pd.Data
     products. The RED_LINKS largest links between a named product and a named country
     are flagged `rouge`.
     """
+    return _shared(con, scope, ("flow_links", annee, flux, n), lambda: _flow_links(con, scope, annee, flux, n))
+
+
+def _flow_links(con, scope: Scope, annee: int, flux: str, n: int) -> pd.DataFrame:
     where, args = scope.where()
     df = con.execute(
         f"""

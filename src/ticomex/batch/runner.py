@@ -33,7 +33,6 @@ PRELOADED_MODULES = (
     "pandas",
     "duckdb",
     "altair",
-    "vl_convert",
     "ticomex.indicators",
     "ticomex.charts",
     "ticomex.texts",
