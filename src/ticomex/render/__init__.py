@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from multiprocessing import get_context
@@ -100,15 +100,19 @@ def render(
         raise TicomexError("quarto is not on PATH")
 
     staging = Path(tempfile.mkdtemp(prefix=".render-", dir=out))
+    # Written while the departments render (about a second of JavaScript, the first time).
+    bundle_writer = ThreadPoolExecutor(1)
+    bundle = bundle_writer.submit(_vega_bundle, out / CACHE_DIR)
     try:
         if quarto:
             _render_with_quarto(quarto, departments, config, project, staging, pdf)
             rendered = [d.code for d in departments]
         else:
             rendered = _render_builtin(departments, config, out / CACHE_DIR, staging, pdf, jobs)
-        _write_shared(departments, config, out / CACHE_DIR, staging, pdf)
+        _write_shared(departments, config, bundle.result(), staging, pdf)
         _publish(staging, out, [SITE_DIR, PDF_DIR] if pdf else [SITE_DIR])
     finally:
+        bundle_writer.shutdown()
         shutil.rmtree(staging, ignore_errors=True)
     return RenderReport(
         engine="quarto" if quarto else "builtin",
@@ -281,7 +285,7 @@ def _vega_bundle(cache: Path) -> Path:
 
 
 def _write_shared(
-    departments: list[Department], config: SiteConfig, cache: Path, staging: Path, pdf: bool
+    departments: list[Department], config: SiteConfig, bundle: Path, staging: Path, pdf: bool
 ) -> None:
     """The index, the assets shared by all pages and the chart data."""
     from ticomex.render.html import ASSETS, ASSETS_DIR, DATA_DIR, SCRIPT, VEGA_BUNDLE, index_page
@@ -289,7 +293,7 @@ def _write_shared(
     site = staging / SITE_DIR
     assets = site / ASSETS_DIR
     assets.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(_vega_bundle(cache), assets / VEGA_BUNDLE)
+    shutil.copyfile(bundle, assets / VEGA_BUNDLE)
     shutil.copyfile(ASSETS / SCRIPT, assets / SCRIPT)
     for css in config.css:
         shutil.copyfile(css, assets / css.name)
