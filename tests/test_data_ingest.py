@@ -137,6 +137,18 @@ def test_lf_and_crlf_data_files(tmp_path, newline):
     assert ingest(raw, tmp_path / "t.duckdb").rows_loaded == 4
 
 
+def test_mixed_line_endings_are_read_and_bad_lines_named(tmp_path):
+    # A line added by hand with LF to a CRLF file.
+    raw = write_release(tmp_path / "raw")
+    data = "\r\n".join(EXPORT_ROWS) + "\r\n" + "E;1;2018;01;18;A01Z;0111;AT;12x;5\n"
+    (raw / "REGIONAL_CPF4PAYSE.txt").write_bytes(data.encode())
+    with pytest.raises(IngestError) as caught:
+        ingest(raw, tmp_path / "t.duckdb")
+    assert f"REGIONAL_CPF4PAYSE.txt, line {len(EXPORT_ROWS) + 1}: value '12x'" in str(caught.value)
+    (raw / "REGIONAL_CPF4PAYSE.txt").write_bytes(data.replace("12x", "12").encode())
+    assert ingest(raw, tmp_path / "t.duckdb").rows_loaded == 5
+
+
 def test_last_line_without_newline_and_blank_lines(tmp_path):
     raw = write_release(tmp_path / "raw")
     data = "\r\n".join([EXPORT_ROWS[0], "", EXPORT_ROWS[1], "", "E;9;2018;01;18;A01Z;0111;AT;5;5"])
@@ -367,7 +379,7 @@ def test_unreadable_line_is_named(tmp_path):
     (raw / "REGIONAL_CPF4PAYSE.txt").write_bytes(
         ("\r\n".join(EXPORT_ROWS) + "\r\nE;3;2018\x1f;01\r\n").encode()
     )
-    with pytest.raises(IngestError, match=r"REGIONAL_CPF4PAYSE.txt: cannot be read as text lines .*Line: 3"):
+    with pytest.raises(IngestError, match=r"REGIONAL_CPF4PAYSE.txt, line 3: control character 0x1F"):
         ingest(raw, tmp_path / "t.duckdb")
 
 

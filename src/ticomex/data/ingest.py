@@ -212,15 +212,38 @@ def _read_lines(con: duckdb.DuckDBPyConnection, k: int, path: Path) -> None:
         con.execute(f"CREATE TABLE brut_{k} AS SELECT texte FROM read_csv({source}, {options})")
     except duckdb.InvalidInputException as err:
         if "unicode" not in str(err).lower():
+            separator_line = _line_holding(path, UNIT_SEPARATOR.encode())
+            if separator_line is not None:
+                raise IngestError(
+                    f"{path.name}, line {separator_line}: control character 0x1F in the line"
+                ) from None
+            try:  # lines ending in CRLF and in LF in one file (a line added by hand)
+                con.execute(
+                    f"CREATE TABLE brut_{k} AS SELECT texte FROM read_csv({source}, {options}, strict_mode=false)"
+                )
+                return
+            except duckdb.InvalidInputException:
+                pass
             raise IngestError(
                 f"{path.name}: cannot be read as text lines ({str(err).splitlines()[0]}; "
-                "a control character 0x1F, or not a text file?)"
+                "not a text file?)"
             ) from None
         # Not UTF-8: every byte is a valid latin-1 character, so the lines still load and
         # their non-ASCII codes are reported as unknown codes.
         con.execute(
             f"CREATE TABLE brut_{k} AS SELECT texte FROM read_csv({source}, {options}, encoding='latin-1')"
         )
+
+
+def _line_holding(path: Path, needle: bytes) -> int | None:
+    """Number of the first line of `path` holding `needle`, or None."""
+    import mmap
+
+    if path.stat().st_size == 0:
+        return None
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        at = data.find(needle)
+        return None if at < 0 else data[:at].count(b"\n") + 1
 
 
 HELPER_COLUMNS = ("fichier", "ligne", "forme_ok")  # dropped once the lines are checked
