@@ -135,15 +135,30 @@ def markdown_to_typst(markdown: str, source: Path) -> str:
         raise TicomexError(f"{source}: pandoc could not convert the sheet: {err}") from None
 
 
+def _compiler(root: Path, font_paths: tuple[Path, ...]):
+    """One typst compiler per process: it reads the fonts once, not once per sheet (images
+    under `root` are named by their content, so a compiler never sees one change)."""
+    import typst
+
+    key = (root, font_paths)
+    if key not in _compilers:
+        _compilers[key] = typst.Compiler(
+            root=str(root),
+            font_paths=[str(p) for p in font_paths],
+            ignore_system_fonts=True,  # the configured fonts only: same bytes everywhere
+        )
+    return _compilers[key]
+
+
+_compilers: dict = {}
+
+
 def typst_to_pdf(typst_source: str, config: SiteConfig, root: Path, source: Path) -> bytes:
     import typst
 
     try:
-        pdf, warnings = typst.compile_with_warnings(
-            typst_source.encode("utf-8"),
-            root=str(root),
-            font_paths=[str(p) for p in config.font_paths],
-            ignore_system_fonts=True,  # the configured fonts only: same bytes everywhere
+        pdf, warnings = _compiler(Path(root), tuple(config.font_paths)).compile_with_warnings(
+            input=typst_source.encode("utf-8")
         )
     except typst.TypstError as err:
         raise TicomexError(f"{source}: the PDF could not be typeset: {err}") from None
