@@ -26,6 +26,10 @@ RECT_SEPARATOR = "#ffffff"  # thin border between treemap compartments
 
 # Installed under /usr/share/fonts; the PDF renderer embeds the same font.
 FONT = "DejaVu Sans"
+# The charts name first a subset of DejaVu Sans that the PDF renderer writes for speed
+# (ticomex.render.fonts), then DejaVu Sans itself: same glyphs, same widths.
+CHART_FONT = "DejaVu Sans Ticomex"
+CHART_FONTS = f"{CHART_FONT}, {FONT}, sans-serif"
 FONT_SIZE = 10
 LINE_HEIGHT = 12  # px between two lines of a multi-line label at FONT_SIZE
 TITLE_FONT_SIZE = 13
@@ -125,14 +129,14 @@ def apply_style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     every label again, character by character; the charts size their labels themselves."""
     return (
         chart.configure(
-            font=FONT,
+            font=CHART_FONTS,
             locale={"number": FRENCH_NUMBER_LOCALE},
             background="white",
         )
         .configure_view(stroke=None)
         .configure_axis(
-            labelFont=FONT,
-            titleFont=FONT,
+            labelFont=CHART_FONTS,
+            titleFont=CHART_FONTS,
             labelFontSize=FONT_SIZE,
             titleFontSize=FONT_SIZE,
             labelColor=TEXT_COLOR,
@@ -141,17 +145,17 @@ def apply_style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
             labelLimit=0,
         )
         .configure_legend(
-            labelFont=FONT,
-            titleFont=FONT,
+            labelFont=CHART_FONTS,
+            titleFont=CHART_FONTS,
             labelFontSize=FONT_SIZE,
             labelColor=TEXT_COLOR,
             labelLimit=0,
         )
         .configure_title(
-            font=FONT,
+            font=CHART_FONTS,
             fontSize=TITLE_FONT_SIZE,
             color=TEXT_COLOR,
             anchor="start",
         )
-        .configure_text(font=FONT, fontSize=FONT_SIZE, color=TEXT_COLOR)
+        .configure_text(font=CHART_FONTS, fontSize=FONT_SIZE, color=TEXT_COLOR)
     )

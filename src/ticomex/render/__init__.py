@@ -173,6 +173,7 @@ class _Task:
     config: SiteConfig
     demo_note: str
     cache: Path
+    chart_fonts: Path | None  # the charts' subset font (ticomex.render.fonts)
 
 
 def _render_task(task: _Task) -> list[tuple[str, str | None]]:
@@ -181,7 +182,7 @@ def _render_task(task: _Task) -> list[tuple[str, str | None]]:
     from ticomex.render.notebook import read_blocks
     from ticomex.render.pdf import ChartImages, department_pdf
 
-    images = ChartImages(task.cache, task.config) if task.pdf else None
+    images = ChartImages(task.cache, task.config, task.chart_fonts) if task.pdf else None
     results = []
     for department, outputs in zip(task.departments, task.outputs):
         try:
@@ -208,13 +209,17 @@ def _render_builtin(
     pdf: bool,
     jobs: int,
 ) -> list[str]:
-    key = fingerprint(config, _demo_note())
+    from ticomex.render.fonts import chart_font_folder
+
+    # Made here, once, before the workers that share it start.
+    chart_fonts = chart_font_folder(cache, config.font_paths) if pdf else None
+    key = fingerprint(config, _demo_note(), chart_fonts)
     for folder in ("pages", "pdf"):
         (cache / folder).mkdir(parents=True, exist_ok=True)
     outputs = {d.code: cached_outputs(d, key, cache, pdf) for d in departments}
     stale = [d for d in departments if outputs[d.code].missing(pdf)]
     if stale:
-        _run_tasks(_tasks(stale, outputs, config, cache, pdf), len(stale), jobs)
+        _run_tasks(_tasks(stale, outputs, config, cache, pdf, chart_fonts), len(stale), jobs)
 
     (staging / SITE_DIR).mkdir()
     if pdf:
@@ -228,14 +233,14 @@ def _render_builtin(
     return [d.code for d in stale]
 
 
-def _tasks(stale, outputs, config, cache, pdf) -> list[_Task]:
+def _tasks(stale, outputs, config, cache, pdf, chart_fonts) -> list[_Task]:
     by_region: dict[str, list[Department]] = {}
     for department in stale:
         by_region.setdefault(department.region_code, []).append(department)
     demo_note = _demo_note()
     groups = sorted(by_region.values(), key=lambda group: (-len(group), group[0].code))
     return [
-        _Task(tuple(group), tuple(outputs[d.code] for d in group), pdf, config, demo_note, cache)
+        _Task(tuple(group), tuple(outputs[d.code] for d in group), pdf, config, demo_note, cache, chart_fonts)
         for group in groups
     ]
 

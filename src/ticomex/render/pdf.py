@@ -44,13 +44,15 @@ class ChartImages:
     is the key, so they are converted once per publication, not once per department.
     """
 
-    def __init__(self, cache_root: Path, config: SiteConfig):
+    def __init__(self, cache_root: Path, config: SiteConfig, chart_fonts: Path | None = None):
         self.root = cache_root
         self.config = config
+        # The configured fonts, and the charts' subset font (ticomex.render.fonts) when made.
+        self.font_paths = (*config.font_paths, *([chart_fonts] if chart_fonts else []))
         self.folder = cache_root / SVG_DIR
         self.folder.mkdir(parents=True, exist_ok=True)
         self.salt = (
-            f"vl-convert {version('vl-convert-python')} {[str(p) for p in config.font_paths]}"
+            f"vl-convert {version('vl-convert-python')} {[str(p) for p in self.font_paths]}"
         )
 
     def get(self, chart: Chart, department: Department) -> tuple[str, float]:
@@ -75,7 +77,7 @@ class ChartImages:
     def _convert(self, chart: Chart, department: Department) -> str:
         import vl_convert
 
-        for folder in self.config.font_paths:
+        for folder in self.font_paths:
             if folder not in _registered_fonts:
                 vl_convert.register_font_directory(str(folder))
                 _registered_fonts.add(folder)
@@ -153,11 +155,14 @@ def _compiler(root: Path, font_paths: tuple[Path, ...]):
 _compilers: dict = {}
 
 
-def typst_to_pdf(typst_source: str, config: SiteConfig, root: Path, source: Path) -> bytes:
+def typst_to_pdf(
+    typst_source: str, config: SiteConfig, root: Path, source: Path, font_paths: tuple[Path, ...] | None = None
+) -> bytes:
     import typst
 
+    fonts = tuple(config.font_paths if font_paths is None else font_paths)
     try:
-        pdf, warnings = _compiler(Path(root), tuple(config.font_paths)).compile_with_warnings(
+        pdf, warnings = _compiler(Path(root), fonts).compile_with_warnings(
             input=typst_source.encode("utf-8")
         )
     except typst.TypstError as err:
@@ -180,4 +185,4 @@ def department_pdf(
 ) -> bytes:
     markdown = sheet_markdown(department, blocks, config, demo_note, images)
     source = markdown_to_typst(markdown, department.notebook)
-    return typst_to_pdf(source, config, images.root, department.notebook)
+    return typst_to_pdf(source, config, images.root, department.notebook, images.font_paths)
