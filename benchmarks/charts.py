@@ -82,6 +82,14 @@ def measure_charts(specs_by_department: dict[str, dict[str, dict]], repeat: int 
     """
     import vl_convert as vlc
 
+    from ticomex.render.config import load_config
+    from ticomex.render.fonts import chart_font_folder
+
+    # The fonts the PDF renderer registers: the configured ones and the charts' subset.
+    font_paths = load_config(Path(__file__).resolve().parents[1]).font_paths
+    subset = chart_font_folder(Path(tempfile.mkdtemp(prefix="ticomex-polices-")), font_paths)
+    for folder in (*font_paths, *([subset] if subset else [])):
+        vlc.register_font_directory(str(folder))
     vlc.vegalite_to_svg({"mark": "point", "data": {"values": [{}]}})  # starts the JavaScript engine
     first: dict[str, list[float]] = {}
     again: dict[str, list[float]] = {}

@@ -78,6 +78,7 @@ def _write_subset(source: Path, target: Path) -> None:
     options.name_IDs = ["*"]
     options.name_languages = ["*"]
     options.notdef_outline = True
+    options.drop_tables += ["FFTM"]  # FontForge's timestamps: not needed, not subsettable
     font = TTFont(str(source), recalcTimestamp=False)  # same bytes from the same sources
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=[ord(char) for char in CHARACTERS])
