@@ -54,7 +54,7 @@ def _database_fingerprint(con) -> str | None:
     return row[0] if row else None
 
 
-def _shared(con, scope: "Scope", key: tuple, compute):
+def _shared(con, scope: Scope, key: tuple, compute):
     """`compute()`, computed once per database for a region or France."""
     fingerprint = _database_fingerprint(con) if scope.niveau != "departement" else None
     if fingerprint is None:

@@ -156,13 +156,12 @@ _compilers: dict = {}
 
 
 def typst_to_pdf(
-    typst_source: str, config: SiteConfig, root: Path, source: Path, font_paths: tuple[Path, ...] | None = None
+    typst_source: str, config: SiteConfig, root: Path, source: Path, font_paths: tuple[Path, ...]
 ) -> bytes:
     import typst
 
-    fonts = tuple(config.font_paths if font_paths is None else font_paths)
     try:
-        pdf, warnings = _compiler(Path(root), fonts).compile_with_warnings(
+        pdf, warnings = _compiler(Path(root), tuple(font_paths)).compile_with_warnings(
             input=typst_source.encode("utf-8")
         )
     except typst.TypstError as err:
