@@ -7,12 +7,17 @@ is only ever used from the thread that created it.
 
 from __future__ import annotations
 
+import json
+import os
+import queue
+import tempfile
 import textwrap
 from pathlib import Path
 
 import papermill
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
+from nbclient.exceptions import DeadKernelError
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.execute import (
@@ -120,7 +125,43 @@ _PREPARE_KERNEL = textwrap.dedent(
                 if hasattr(duckdb, "set_default_connection"):
                     duckdb.set_default_connection(duckdb.connect(":memory:"))
 
+        def run_cells(cells, path):
+            # Each cell as nbclient runs it (one run_cell, streams flushed after), but what the
+            # kernel would publish is recorded instead of sent: [index, [[msg_type, content]...]]
+            # per cell, written once to `path` with the session's own packer. Stops at an error.
+            ip = get_ipython()
+            session = ip.kernel.session
+            cell_messages = None
+
+            def record(stream, msg_or_type, content=None, *args, **kwargs):
+                kind = msg_or_type if isinstance(msg_or_type, str) else msg_or_type["header"]["msg_type"]
+                if cell_messages is None or kind not in RECORDED:
+                    return send(stream, msg_or_type, content, *args, **kwargs)
+                cell_messages.append([kind, content if isinstance(msg_or_type, str) else msg_or_type["content"]])
+                return msg_or_type
+
+            send = session.send
+            session.send = record
+            recorded, status = [], "ok"
+            try:
+                for index, source in cells:
+                    cell_messages = [["execute_input", {"code": source, "execution_count": ip.execution_count}]]
+                    result = ip.run_cell(source, store_history=True)
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    recorded.append([index, cell_messages])
+                    cell_messages = None
+                    if not result.success:
+                        status = "error"
+                        break
+            finally:
+                cell_messages = None
+                del session.send  # back to the class's method
+            with open(path, "wb") as f:
+                f.write(session.pack({"status": status, "cells": recorded}))
+
         state.reset = reset
+        state.run_cells = run_cells
         sys.modules[state.__name__] = state
         # The imported modules stay for the kernel's life: keeping them out of the collector
         # makes the collection ip.reset() does take 1 ms instead of 50.
@@ -130,7 +171,25 @@ _PREPARE_KERNEL = textwrap.dedent(
     _ticomex_prepare(MODULES)
     """
 )
-_RESET_KERNEL = "__import__('sys').modules['_ticomex_warm_kernel'].reset()"
+_KERNEL_STATE = "__import__('sys').modules['_ticomex_warm_kernel']"
+_RESET_KERNEL = f"{_KERNEL_STATE}.reset()"
+# What nbclient turns into outputs (or comm state): recorded by the kernel during a batch.
+RECORDED_MESSAGES = (
+    "stream",
+    "display_data",
+    "update_display_data",
+    "execute_result",
+    "error",
+    "clear_output",
+    "comm_open",
+    "comm_msg",
+    "comm_close",
+)
+# A cell nbclient would not run, or that a batch would run differently: such a notebook
+# is executed cell by cell, as papermill does.
+SKIP_TAG = "skip-execution"
+ERRORS_ALLOWED_TAG = "raises-exception"
+KERNEL_POLL_SECONDS = 1.0
 
 
 class WarmKernel:
@@ -148,7 +207,12 @@ class WarmKernel:
         self.kc.start_channels()
         await self.kc.wait_for_ready(timeout=KERNEL_START_TIMEOUT)
         self.kc.allow_stdin = False
-        await self._run_silently(_PREPARE_KERNEL.replace("MODULES", repr(PRELOADED_MODULES)), "preparing")
+        prepare = _PREPARE_KERNEL.replace("MODULES", repr(PRELOADED_MODULES)).replace(
+            "RECORDED", repr(frozenset(RECORDED_MESSAGES))
+        )
+        await self._run_silently(prepare, "preparing")
+        reply = await self.kc.kernel_info(reply=True, timeout=KERNEL_START_TIMEOUT)
+        self.language_info = reply["content"]["language_info"]
 
     async def _run_silently(self, code: str, what: str) -> None:
         reply = await self.kc.execute_interactive(
@@ -189,6 +253,34 @@ class WarmKernel:
     def stop(self) -> None:
         run_sync(self._stop)()
 
+    async def _run_batch(self, cells: list[tuple[int, str]], path: Path) -> dict:
+        code = f"{_RESET_KERNEL}\n{_KERNEL_STATE}.run_cells({cells!r}, {str(path)!r})"
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        while True:
+            try:
+                reply = await self.kc.get_shell_msg(timeout=KERNEL_POLL_SECONDS)
+            except queue.Empty:
+                if not await self.km.is_alive():
+                    raise DeadKernelError("Kernel died") from None
+                continue
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        content = reply["content"]
+        if content["status"] != "ok":
+            raise TicomexError(
+                f"warm kernel: running the notebook failed: {content.get('ename')}: {content.get('evalue')}"
+            )
+        return json.loads(path.read_bytes())
+
+    def run_batch(self, cells: list[tuple[int, str]], path: Path) -> dict:
+        """Reset, then run `cells` ([(index, source)]) in one request: {"status": "ok" or
+        "error", "cells": [[index, [[msg_type, content], ...]], ...]}, what the kernel would have
+        published for each cell, in order; it stops at the first cell that fails."""
+        try:
+            return run_sync(self._run_batch)(cells, path)
+        finally:
+            path.unlink(missing_ok=True)
+
 
 class WarmEngine(NBClientEngine):
     """papermill's nbclient engine, on an already started kernel and client."""
@@ -207,7 +299,6 @@ class WarmEngine(NBClientEngine):
         **kwargs,
     ):
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
-        warm_kernel.reset()
         client = PapermillNotebookClient(
             nb_man,
             km=warm_kernel.km,
@@ -222,7 +313,62 @@ class WarmEngine(NBClientEngine):
         )
         # nbclient keeps a client it is given and leaves a kernel manager it does not own running.
         client.kc = warm_kernel.kc
+        cells = batch_cells(nb_man.nb) if execution_timeout is None else None
+        if cells is not None:
+            batch = warm_kernel.run_batch(cells, _messages_path())
+            if batch["status"] == "ok":
+                return replay(client, nb_man, dict(batch["cells"]), warm_kernel.language_info)
+        # A cell failed (or cannot run in a batch): cell by cell, so that papermill records
+        # the failure exactly as it does in a fresh kernel.
+        warm_kernel.reset()
         return client.execute()
+
+
+def batch_cells(nb) -> list[tuple[int, str]] | None:
+    """The cells nbclient would execute, as (index, source); None when the notebook must run
+    cell by cell (errors allowed in a cell, or code that awaits at top level)."""
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        tags = cell.metadata.get("tags", [])
+        if SKIP_TAG in tags:
+            continue
+        if ERRORS_ALLOWED_TAG in tags or "await" in cell.source or "async" in cell.source:
+            return None
+        cells.append((index, cell.source))
+    return cells
+
+
+def replay(client: PapermillNotebookClient, nb_man, recorded: dict, language_info: dict):
+    """Build the notebook from what the kernel recorded, through nbclient's and papermill's own
+    handling of each message: the outputs, counts and metadata a cell-by-cell run writes."""
+    client.reset_execution_trackers()
+    nb = nb_man.nb
+    for index, cell in enumerate(nb.cells):
+        nb_man.cell_start(cell, index)
+        if index in recorded:
+            cell.outputs = []
+            client.clear_before_next_output = False
+            for kind, content in recorded[index]:
+                message = {
+                    "msg_type": kind,
+                    "header": {"msg_type": kind},
+                    "parent_header": {},
+                    "metadata": {},
+                    "content": content,
+                }
+                client.process_message(message, cell, index)
+        nb_man.cell_complete(cell, index)
+    nb.metadata["language_info"] = language_info
+    client.set_widgets_metadata()
+    return nb
+
+
+def _messages_path() -> Path:
+    handle, name = tempfile.mkstemp(prefix="ticomex-cellules-", suffix=".json")
+    os.close(handle)
+    return Path(name)
 
 
 papermill_engines.register(WARM_ENGINE, WarmEngine)
