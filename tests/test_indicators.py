@@ -227,3 +227,25 @@ def test_region_and_france_figures_are_computed_once_per_database(tmp_path, con)
         assert list(links["valeur_eur"]) == [2 * v for v in indicators.flow_links(con, france, 2024, "E")["valeur_eur"]]
     finally:
         other.close()
+
+
+def test_each_sheet_gets_its_own_connection_and_a_replaced_database_is_reopened(tmp_path):
+    import os
+
+    import duckdb
+
+    def write(path: Path, value: int) -> None:
+        with duckdb.connect(str(path)) as db:
+            db.execute("CREATE TABLE t AS SELECT ? AS v", [value])
+
+    base = tmp_path / "ticomex.duckdb"
+    write(base, 1)
+    first, second = indicators.connect(base), indicators.connect(base)
+    first.close()  # one sheet closing its connection leaves the other's open
+    assert second.execute("SELECT v FROM t").fetchone() == (1,)
+    second.close()
+    # A new ingest writes another file and moves it into place.
+    write(tmp_path / "nouvelle.duckdb", 2)
+    os.replace(tmp_path / "nouvelle.duckdb", base)
+    with indicators.connect(base) as con:
+        assert con.execute("SELECT v FROM t").fetchone() == (2,)

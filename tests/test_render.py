@@ -477,3 +477,28 @@ def test_quarto_on_path_is_used(tmp_path, monkeypatch):
     assert (out / "site" / "index.html").is_file() and (
         out / "site" / "assets" / "vega.js"
     ).is_file()
+
+
+def test_a_chart_kind_compiled_once_draws_what_vega_lite_draws(tmp_path):
+    """PDF charts of one kind share one Vega-Lite → Vega compilation: each chart, its own
+    data put in, draws the same SVG as a conversion of its whole Vega-Lite spec."""
+    import pandas as pd
+    import vl_convert
+
+    from ticomex import charts
+    from ticomex.render.config import load_config
+    from ticomex.render.pdf import ChartImages
+
+    def partners(rows):
+        frame = pd.DataFrame(rows, columns=["code_pays", "pays", "importations_eur", "exportations_eur"])
+        return frame.assign(solde_eur=frame.exportations_eur - frame.importations_eur)
+
+    specs = [
+        charts.partners_chart(partners([("DE", "Allemagne", 5_000_000, 9_000_000)])),
+        charts.partners_chart(partners([("IT", "Italie", 7_000_000, 1_000_000), ("ES", "Espagne", 0, 2_500_000)])),
+    ]
+    images = ChartImages(tmp_path, load_config(PROJECT))
+    drawn = [vl_convert.vega_to_svg(images._vega(spec), allowed_base_urls=[]) for spec in specs]
+    assert len(images._compiled) == 1
+    assert drawn[0] != drawn[1]
+    assert drawn == [vl_convert.vegalite_to_svg(spec, allowed_base_urls=[]) for spec in specs]

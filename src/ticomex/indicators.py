@@ -8,6 +8,7 @@ are by value descending, then code ascending. Links with zero value are not draw
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,13 +71,28 @@ def _shared(con, scope: Scope, key: tuple, compute):
     return value.copy() if isinstance(value, pd.DataFrame) else value
 
 
+# Opening the database costs ~10 ms; a kernel running sheet after sheet opens it once and
+# gives each sheet its own connection to it. A file replaced by a new ingest (other inode,
+# size or time) is opened anew.
+_open_databases: dict[str, tuple[tuple, duckdb.DuckDBPyConnection]] = {}
+
+
 def connect(base: str | Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection of its own to the database (close it when done)."""
     path = Path(base)
     if not path.exists():
         raise TicomexError(
             f"{path}: base de données absente — lancez `ticomex data ingest` ou `ticomex build`"
         )
-    return duckdb.connect(str(path), read_only=True)
+    resolved = str(path.resolve())
+    stat = os.stat(resolved)
+    identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    kept = _open_databases.get(resolved)
+    if kept is None or kept[0] != identity:
+        if kept is not None:
+            kept[1].close()
+        kept = _open_databases[resolved] = (identity, duckdb.connect(resolved, read_only=True))
+    return kept[1].cursor()
 
 
 def full_years(con) -> list[int]:

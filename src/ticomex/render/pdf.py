@@ -54,6 +54,7 @@ class ChartImages:
         self.salt = (
             f"vl-convert {version('vl-convert-python')} {[str(p) for p in self.font_paths]}"
         )
+        self._compiled: dict[str, dict] = {}
 
     def get(self, chart: Chart, department: Department) -> tuple[str, float]:
         """The SVG's path under the cache root and its natural width in points."""
@@ -83,11 +84,33 @@ class ChartImages:
                 _registered_fonts.add(folder)
         try:
             # No base URL allowed: a chart must carry its data, the renderer fetches nothing.
-            return vl_convert.vegalite_to_svg(chart.spec, allowed_base_urls=[])
+            return vl_convert.vega_to_svg(self._vega(chart.spec), allowed_base_urls=[])
         except ValueError as err:  # how vl-convert reports a spec it cannot draw
             raise TicomexError(
                 f"{department.notebook}: chart {chart.nom!r} could not be drawn: {err}"
             ) from None
+
+
+    def _vega(self, spec: dict) -> dict:
+        """The Vega spec of a Vega-Lite spec. Charts of one kind differ only by their named
+        datasets, which Vega-Lite passes through as the `values` of Vega data: the kind is
+        compiled once and each chart's datasets put in its place."""
+        import vl_convert
+
+        datasets = spec.get("datasets") or {}
+        shape = {key: value for key, value in spec.items() if key != "datasets"}
+        key = json.dumps([shape, sorted(datasets)], sort_keys=True, ensure_ascii=False)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = vl_convert.vegalite_to_vega(spec)
+        vega = dict(compiled)
+        vega["data"] = [
+            {**entry, "values": datasets[entry["name"]]}
+            if "values" in entry and entry.get("name") in datasets
+            else entry
+            for entry in compiled.get("data", [])
+        ]
+        return vega
 
 
 def sheet_markdown(
