@@ -96,13 +96,17 @@ def _declared(declaration):
     return functools.lru_cache(maxsize=None)(declaration)
 
 
-def _filled(declaration: dict, datasets: dict[str, pd.DataFrame], **properties) -> dict:
-    """The declaration with its named datasets (and top-level properties) filled in."""
+def _filled(declaration: dict, datasets: dict[str, pd.DataFrame | list[dict]], **properties) -> dict:
+    """The declaration with its named datasets (frames or records) and top-level properties
+    filled in."""
     spec = copy.deepcopy(declaration)
     spec.update(properties)
     spec["datasets"] = {
         **spec.get("datasets", {}),
-        **{name: frame.to_dict("records") for name, frame in datasets.items()},
+        **{
+            name: rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+            for name, rows in datasets.items()
+        },
     }
     return spec
 
@@ -544,13 +548,82 @@ def _check_links(liens: pd.DataFrame, gauche: str, droite: str, builder: str) ->
     return liens[liens["valeur_eur"] > 0]
 
 
-def _side_nodes(links: pd.DataFrame, column: str) -> pd.DataFrame:
-    """A side's nodes, by total descending (ties in input order), "Autres" last."""
-    totals = links.groupby(column, sort=False)["valeur_eur"].sum()
-    nodes = pd.DataFrame({"libelle": totals.index.astype(str), "valeur_eur": totals.to_numpy()})
-    nodes["autres"] = nodes["libelle"] == AUTRES
-    nodes = nodes.sort_values(["autres", "valeur_eur"], ascending=[True, False], kind="stable")
-    return nodes.drop(columns="autres").reset_index(drop=True)
+def _side_nodes(links: list[tuple], side: int) -> list[tuple[str, int]]:
+    """A side's nodes (label, total), by total descending (ties in input order), "Autres"
+    last. `side`: 0 for the links' sources, 1 for their targets."""
+    totals: dict[str, int] = {}
+    for link in links:
+        totals[link[side]] = totals.get(link[side], 0) + link[2]
+    return sorted(totals.items(), key=lambda node: (node[0] == AUTRES, -node[1]))
+
+
+def _drawn_links(liens: pd.DataFrame, gauche: str, droite: str, builder: str) -> list[tuple]:
+    """(source, target, value, red) of each link drawn, in the frame's order. Plain Python:
+    a sheet lays out several Sankeys and pandas' per-call cost dominates such small frames."""
+    drawn = _check_links(liens, gauche, droite, builder)
+    return list(
+        zip(
+            drawn[gauche].astype(str).tolist(),
+            drawn[droite].astype(str).tolist(),
+            drawn["valeur_eur"].astype("int64").tolist(),
+            drawn["rouge"].astype(bool).tolist(),
+        )
+    )
+
+
+NODE_COLUMNS = ["cote", "rang", "libelle", "valeur_eur", "x", "x2", "y", "y2"]
+LINK_COLUMNS = ["lien", "source", "cible", "valeur_eur", "rouge", "x0", "x1", "y0", "y1", "epaisseur"]
+
+
+def _sankey_geometry(links: list[tuple], width: float, height: float) -> tuple[list[dict], list[dict]]:
+    """`sankey_layout` on the drawn links, as records (see there)."""
+    if not links:
+        return [], []
+    sides = {LEFT: _side_nodes(links, 0), RIGHT: _side_nodes(links, 1)}
+    total = sum(link[2] for link in links)
+    most_nodes = max(len(n) for n in sides.values())
+    px_per_euro = (height - SANKEY_NODE_GAP * (most_nodes - 1)) / total
+    node_x = {
+        LEFT: (SANKEY_LABEL_WIDTH, SANKEY_LABEL_WIDTH + SANKEY_NODE_WIDTH),
+        RIGHT: (width - SANKEY_LABEL_WIDTH - SANKEY_NODE_WIDTH, width - SANKEY_LABEL_WIDTH),
+    }
+    nodes: list[dict] = []
+    placed: dict[str, dict] = {}
+    for side, side_nodes in sides.items():
+        heights = [value * px_per_euro for _, value in side_nodes]
+        top = (height - (sum(heights) + SANKEY_NODE_GAP * (len(side_nodes) - 1))) / 2
+        for rang, ((libelle, value), node_height) in enumerate(zip(side_nodes, heights)):
+            node = {
+                "cote": side, "rang": rang, "libelle": libelle, "valeur_eur": value,
+                "x": node_x[side][0], "x2": node_x[side][1], "y": top, "y2": top + node_height,
+            }  # fmt: skip
+            nodes.append(node)
+            placed[(side, libelle)] = node
+            top += node_height + SANKEY_NODE_GAP
+    # Stack each node's links in the order of their other ends, so that ribbons leaving
+    # one node do not cross each other.
+    ranked = sorted(
+        links, key=lambda link: (placed[(LEFT, link[0])]["rang"], placed[(RIGHT, link[1])]["rang"])
+    )
+    result, below_source, below_target = [], {}, {}
+    for lien, (source, cible, value, rouge) in enumerate(ranked):
+        result.append(
+            {
+                "lien": lien, "source": source, "cible": cible, "valeur_eur": value, "rouge": rouge,
+                "x0": node_x[LEFT][1], "x1": node_x[RIGHT][0], "epaisseur": value * px_per_euro,
+            }
+        )  # fmt: skip
+    for link in result:
+        offset = below_source.get(link["source"], 0.0)
+        link["y0"] = placed[(LEFT, link["source"])]["y"] + offset
+        below_source[link["source"]] = offset + link["epaisseur"]
+    for link in sorted(
+        result, key=lambda link: (placed[(RIGHT, link["cible"])]["rang"], placed[(LEFT, link["source"])]["rang"])
+    ):
+        offset = below_target.get(link["cible"], 0.0)
+        link["y1"] = placed[(RIGHT, link["cible"])]["y"] + offset
+        below_target[link["cible"]] = offset + link["epaisseur"]
+    return nodes, result
 
 
 def sankey_layout(
@@ -568,63 +641,11 @@ def sankey_layout(
     `y0, y1` (top edge at the source and at the target), `epaisseur`; at a node, links
     are stacked in the order of the nodes at their other end.
     """
-    drawn = _check_links(liens, gauche, droite, "sankey_layout")
-    sides = {LEFT: _side_nodes(drawn, gauche), RIGHT: _side_nodes(drawn, droite)}
-    if drawn.empty:
-        empty_nodes = pd.DataFrame(columns=["cote", "rang", "libelle", "valeur_eur", "x", "x2", "y", "y2"])
-        empty_links = pd.DataFrame(
-            columns=["lien", "source", "cible", "valeur_eur", "rouge", "x0", "x1", "y0", "y1", "epaisseur"]
-        )
-        return empty_nodes, empty_links
-    total = int(drawn["valeur_eur"].sum())
-    most_nodes = max(len(n) for n in sides.values())
-    px_per_euro = (height - SANKEY_NODE_GAP * (most_nodes - 1)) / total
-    node_x = {
-        LEFT: (SANKEY_LABEL_WIDTH, SANKEY_LABEL_WIDTH + SANKEY_NODE_WIDTH),
-        RIGHT: (width - SANKEY_LABEL_WIDTH - SANKEY_NODE_WIDTH, width - SANKEY_LABEL_WIDTH),
-    }
-    frames = []
-    for side, nodes in sides.items():
-        heights = nodes["valeur_eur"] * px_per_euro
-        used = heights.sum() + SANKEY_NODE_GAP * (len(nodes) - 1)
-        tops = (height - used) / 2 + (heights + SANKEY_NODE_GAP).cumsum().shift(fill_value=0)
-        frames.append(
-            nodes.assign(
-                cote=side, rang=range(len(nodes)), x=node_x[side][0], x2=node_x[side][1],
-                y=tops, y2=tops + heights,
-            )
-        )
-    nodes = pd.concat(frames, ignore_index=True)[
-        ["cote", "rang", "libelle", "valeur_eur", "x", "x2", "y", "y2"]
-    ]
-
-    left = nodes[nodes["cote"] == LEFT].set_index("libelle")
-    right = nodes[nodes["cote"] == RIGHT].set_index("libelle")
-    links = pd.DataFrame(
-        {
-            "source": drawn[gauche].astype(str).to_numpy(),
-            "cible": drawn[droite].astype(str).to_numpy(),
-            "valeur_eur": drawn["valeur_eur"].astype("int64").to_numpy(),
-            "rouge": drawn["rouge"].to_numpy(),
-        }
+    nodes, links = _sankey_geometry(_drawn_links(liens, gauche, droite, "sankey_layout"), width, height)
+    return (
+        pd.DataFrame(nodes, columns=NODE_COLUMNS),
+        pd.DataFrame(links, columns=LINK_COLUMNS),
     )
-    links["rang_source"] = links["source"].map(left["rang"])
-    links["rang_cible"] = links["cible"].map(right["rang"])
-    links["epaisseur"] = links["valeur_eur"] * px_per_euro
-    # Stack each node's links in the order of their other ends, so that ribbons leaving
-    # one node do not cross each other.
-    links = links.sort_values(["rang_source", "rang_cible"], kind="stable").reset_index(drop=True)
-    source_offsets = links.groupby("rang_source")["epaisseur"].cumsum() - links["epaisseur"]
-    links["y0"] = links["source"].map(left["y"]) + source_offsets
-    by_target = links.sort_values(["rang_cible", "rang_source"], kind="stable")
-    offsets = by_target.groupby("rang_cible")["epaisseur"].cumsum() - by_target["epaisseur"]
-    links["y1"] = links["cible"].map(right["y"]) + offsets.reindex(links.index)
-    links["x0"] = node_x[LEFT][1]
-    links["x1"] = node_x[RIGHT][0]
-    links["lien"] = range(len(links))
-    return nodes, links[
-        ["lien", "source", "cible", "valeur_eur", "rouge", "x0", "x1", "y0", "y1", "epaisseur"]
-    ]
 
 
 def ribbon_path(x0: float, x1: float, y0: float, y1: float, epaisseur: float) -> str:
@@ -669,60 +690,56 @@ def _spread_labels(centers: list[float], heights: list[float], height: float) ->
 def sankey_chart(liens: pd.DataFrame, gauche: str, droite: str, titre: str | None = None) -> dict:
     """Sankey diagram from the `gauche` labels (left nodes) to the `droite` labels
     (right nodes); links flagged `rouge` in red, the others grey-blue and transparent."""
-    drawn = _check_links(liens, gauche, droite, "sankey_chart")
-    if drawn.empty:
+    drawn = _drawn_links(liens, gauche, droite, "sankey_chart")
+    if not drawn:
         return _message_chart(NO_TRADE_MESSAGE, titre, SANKEY_WIDTH)
     label_lines = {
-        side: [_node_label_lines(l, v) for l, v in zip(n["libelle"], n["valeur_eur"])]
-        for side, n in ((LEFT, _side_nodes(drawn, gauche)), (RIGHT, _side_nodes(drawn, droite)))
+        side: [_node_label_lines(libelle, value) for libelle, value in _side_nodes(drawn, index)]
+        for index, side in enumerate((LEFT, RIGHT))
     }
     needed = max(
         sum(map(_label_height, lines)) + SANKEY_LABEL_SPACING * (len(lines) - 1)
         for lines in label_lines.values()
     )
     height = max(SANKEY_MIN_HEIGHT, int(needed) + 1)
-    nodes, links = sankey_layout(drawn, gauche, droite, SANKEY_WIDTH, height)
+    nodes, links = _sankey_geometry(drawn, SANKEY_WIDTH, height)
+    for node in nodes:
+        node["valeur_meur"] = style.to_meur(node["valeur_eur"])
 
-    nodes["valeur_meur"] = style.to_meur(nodes["valeur_eur"])
     labels = []
     for side, align_x, align in (
         (LEFT, SANKEY_LABEL_WIDTH - SANKEY_LABEL_GAP, "right"),
         (RIGHT, SANKEY_WIDTH - SANKEY_LABEL_WIDTH + SANKEY_LABEL_GAP, "left"),
     ):
-        side_nodes = nodes[nodes["cote"] == side]
+        side_nodes = [node for node in nodes if node["cote"] == side]
         lines = label_lines[side]
         heights = [_label_height(l) for l in lines]
-        centers = list((side_nodes["y"] + side_nodes["y2"]) / 2)
+        centers = [(node["y"] + node["y2"]) / 2 for node in side_nodes]
         tops = _spread_labels(centers, heights, height)
-        edge = side_nodes["x"] if side == LEFT else side_nodes["x2"]
-        labels.append(
-            pd.DataFrame(
+        for node, node_lines, center, top, label_height in zip(side_nodes, lines, centers, tops, heights):
+            labels.append(
                 {
                     "cote": side,
-                    "etiquette": lines,
+                    "etiquette": node_lines,
                     "alignement": align,
                     "x": align_x,
-                    "y": tops,
+                    "y": float(top),
                     # A leader line from the node to its label when the label moved.
-                    "noeud_x": edge.to_numpy(),
-                    "noeud_y": centers,
-                    "etiquette_y": [t + h / 2 for t, h in zip(tops, heights)],
+                    "noeud_x": node["x"] if side == LEFT else node["x2"],
+                    "noeud_y": center,
+                    "etiquette_y": float(top + label_height / 2),
                 }
             )
-        )
-    labels = pd.concat(labels, ignore_index=True)
-    leaders = labels[(labels["etiquette_y"] - labels["noeud_y"]).abs() > style.LINE_HEIGHT / 2]
-    ribbons = pd.DataFrame(
+    leaders = [label for label in labels if abs(label["etiquette_y"] - label["noeud_y"]) > style.LINE_HEIGHT / 2]
+    ribbons = [
         {
-            "libelle": links["source"] + " → " + links["cible"],
-            "valeur_meur": style.to_meur(links["valeur_eur"]),
-            "rouge": links["rouge"].astype(bool),
-            "trace": [
-                ribbon_path(*ends)
-                for ends in zip(links["x0"], links["x1"], links["y0"], links["y1"], links["epaisseur"])
-            ],
+            "libelle": f"{link['source']} → {link['cible']}",
+            "valeur_meur": style.to_meur(link["valeur_eur"]),
+            "rouge": link["rouge"],
+            "trace": ribbon_path(link["x0"], link["x1"], link["y0"], link["y1"], link["epaisseur"]),
         }
-    )
+        for link in links
+    ]
     return _filled(
         _sankey_declaration(titre),
         {SANKEY_RIBBONS: ribbons, SANKEY_NODES: nodes, SANKEY_LABELS: labels, SANKEY_LEADERS: leaders},
