@@ -6,7 +6,10 @@ in the HTML page (vega-embed) and in the PDF (SVG through vl-convert).
 
 from __future__ import annotations
 
-import altair as alt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the renderer reads the fonts here without Altair's import (1.4 s)
+    import altair as alt
 
 # Palette. The sheets draw imports in blue, exports in violet, a negative balance and
 # the five largest flows in red, a positive balance in green.

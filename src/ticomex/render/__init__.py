@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from multiprocessing import get_context
@@ -100,9 +100,14 @@ def render(
         raise TicomexError("quarto is not on PATH")
 
     staging = Path(tempfile.mkdtemp(prefix=".render-", dir=out))
-    # Written while the departments render (about a second of JavaScript, the first time).
-    bundle_writer = ThreadPoolExecutor(1)
-    bundle = bundle_writer.submit(_vega_bundle, out / CACHE_DIR)
+    # Written while the departments render: about a second of JavaScript the first time, in
+    # a process of its own (vl-convert holds the interpreter lock while it bundles).
+    bundle_writer, bundle = None, Future()
+    if _vega_bundle_path(out / CACHE_DIR).exists():
+        bundle.set_result(_vega_bundle_path(out / CACHE_DIR))
+    else:
+        bundle_writer = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
+        bundle = bundle_writer.submit(_vega_bundle, out / CACHE_DIR)
     try:
         if quarto:
             _render_with_quarto(quarto, departments, config, project, staging, pdf)
@@ -112,7 +117,8 @@ def render(
         _write_shared(departments, config, bundle.result(), staging, pdf)
         _publish(staging, out, [SITE_DIR, PDF_DIR] if pdf else [SITE_DIR])
     finally:
-        bundle_writer.shutdown()
+        if bundle_writer is not None:
+            bundle_writer.shutdown()
         shutil.rmtree(staging, ignore_errors=True)
     return RenderReport(
         engine="quarto" if quarto else "builtin",
@@ -277,9 +283,13 @@ def _run_tasks(tasks: list[_Task], total: int, jobs: int) -> None:
 # --- shared by both engines --------------------------------------------------------------
 
 
+def _vega_bundle_path(cache: Path) -> Path:
+    return cache / f"vega-{version('vl-convert-python')}.js"
+
+
 def _vega_bundle(cache: Path) -> Path:
     """Vega + Vega-Lite + vega-embed in one script (vl-convert ships them), built once."""
-    path = cache / f"vega-{version('vl-convert-python')}.js"
+    path = _vega_bundle_path(cache)
     if not path.exists():
         import vl_convert
 
