@@ -140,15 +140,29 @@ _PREPARE_KERNEL = textwrap.dedent(
                 cell_messages.append([kind, content if isinstance(msg_or_type, str) else msg_or_type["content"]])
                 return msg_or_type
 
+            def flush_when_written(stream):
+                # The kernel flushes both streams after every cell and before every output,
+                # each time a round trip to its I/O thread; only a stream written to has
+                # anything to send.
+                flush = stream.flush
+
+                def flush_if_pending():
+                    if getattr(stream, "_flush_pending", True) or getattr(stream, "_subprocess_flush_pending", False):
+                        flush()
+
+                stream.flush = flush_if_pending
+                return stream
+
             send = session.send
             session.send = record
+            streams = [flush_when_written(stream) for stream in (sys.stdout, sys.stderr)]
             recorded, status = [], "ok"
             try:
                 for index, source in cells:
                     cell_messages = [["execute_input", {"code": source, "execution_count": ip.execution_count}]]
                     result = ip.run_cell(source, store_history=True)
-                    sys.stdout.flush()
-                    sys.stderr.flush()
+                    for stream in streams:
+                        stream.flush()
                     recorded.append([index, cell_messages])
                     cell_messages = None
                     if not result.success:
@@ -157,6 +171,8 @@ _PREPARE_KERNEL = textwrap.dedent(
             finally:
                 cell_messages = None
                 del session.send  # back to the class's method
+                for stream in streams:
+                    del stream.flush
             with open(path, "wb") as f:
                 f.write(session.pack({"status": status, "cells": recorded}))
 
