@@ -3,7 +3,8 @@
     uv run python benchmarks/build.py [--jobs N] [--code 05] [--keep]
 
 - t1: one plain papermill execution of the template for one department, in a fresh kernel
-  (papermill's Python API, parameters as strings; papermill already imported);
+  (papermill's Python API, parameters as strings; papermill already imported): the fastest
+  of three runs, so that a cold page cache does not inflate it;
 - the full build of all departments (`ticomex build`: execute + HTML + PDF) into a fresh
   output folder, its time as a multiple of t1 and the peak memory of its whole process tree
   (sum of the RSS of every process, sampled every 50 ms);
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = ROOT / "src" / "ticomex"
 INGEST_BENCHMARK = ROOT / "benchmarks" / "ingest.py"
 SAMPLING_INTERVAL = 0.05  # seconds between two samples of the process tree
+T1_RUNS = 3
 MB = 1024 * 1024
 
 # Issue 5's targets: multiples of t1, megabytes, rows per second.
@@ -200,17 +202,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         raw, db, params = prepare_data(work)
         notebook = Path(args.notebook).resolve()
-        t1 = plain_papermill_seconds(
-            notebook,
-            {
-                "departement": args.code,
-                "base": str(db),
-                "parametres": str(params),
-                "sortie": str(work / "t1" / "data"),
-            },
-            work / "t1" / f"{args.code}.ipynb",
+        parameters = {
+            "departement": args.code,
+            "base": str(db),
+            "parametres": str(params),
+            "sortie": str(work / "t1" / "data"),
+        }
+        # The first run reads the libraries from disk when the page cache is cold (seen: 5.2 s
+        # instead of 2.8): t1 is the fastest of T1_RUNS runs, the ratios the least flattering.
+        t1_runs = [
+            plain_papermill_seconds(notebook, parameters, work / "t1" / f"{args.code}.ipynb")
+            for _ in range(T1_RUNS)
+        ]
+        t1 = min(t1_runs)
+        rows.append(
+            (
+                f"t1: plain papermill, department {args.code}",
+                f"{t1:.2f} s (fastest of {', '.join(f'{t:.2f}' for t in t1_runs)})",
+                "",
+                "",
+            )
         )
-        rows.append((f"t1: plain papermill, department {args.code}", f"{t1:.2f} s", "", ""))
 
         build_failed = False
         if not args.skip_build:
