@@ -9,6 +9,7 @@ are by value descending, then code ascending. Links with zero value are not draw
 from __future__ import annotations
 
 import os
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ticomex.conventions import DUCKDB_THREADS_VARIABLE
 from ticomex.errors import TicomexError
 from ticomex.texts import AUTRES, EXPORT, IMPORT
 
@@ -47,12 +49,18 @@ SHARED_MEMO_SIZE = 256
 _shared_results: OrderedDict = OrderedDict()
 
 
+_fingerprints: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per connection
+
+
 def _database_fingerprint(con) -> str | None:
+    if con in _fingerprints:
+        return _fingerprints[con]
     try:
         row = con.execute("SELECT valeur FROM publication WHERE cle = 'empreinte'").fetchone()
     except duckdb.Error:  # a database without the publication table: nothing to key on
         return None
-    return row[0] if row else None
+    _fingerprints[con] = row[0] if row else None
+    return _fingerprints[con]
 
 
 def _shared(con, scope: Scope, key: tuple, compute):
@@ -91,7 +99,9 @@ def connect(base: str | Path) -> duckdb.DuckDBPyConnection:
     if kept is None or kept[0] != identity:
         if kept is not None:
             kept[1].close()
-        kept = _open_databases[resolved] = (identity, duckdb.connect(resolved, read_only=True))
+        threads = os.environ.get(DUCKDB_THREADS_VARIABLE, "")
+        config = {"threads": int(threads)} if threads.isdigit() and int(threads) > 0 else {}
+        kept = _open_databases[resolved] = (identity, duckdb.connect(resolved, read_only=True, config=config))
     return kept[1].cursor()
 
 
@@ -219,7 +229,11 @@ def flow_links(con, scope: Scope, annee: int, flux: str, n: int = 10) -> pd.Data
 
 def _flow_links(con, scope: Scope, annee: int, flux: str, n: int) -> pd.DataFrame:
     where, args = scope.where()
-    df = con.execute(
+    if flux == EXPORT:
+        order, columns = "rang_produit, rang_pays", "code_a129, produit, code_pays, pays"
+    else:
+        order, columns = "rang_pays, rang_produit", "code_pays, pays, code_a129, produit"
+    return con.execute(
         f"""
         WITH base AS (
             SELECT a129, pays, sum(valeur) AS v FROM commerce
@@ -243,27 +257,24 @@ def _flow_links(con, scope: Scope, annee: int, flux: str, n: int) -> pd.DataFram
             LEFT JOIN top_pays tc USING (pays)
             GROUP BY ALL
             HAVING sum(b.v) > 0
+        ),
+        nommes AS (
+            SELECT l.*,
+                   CASE WHEN l.code_a129 = '' THEN '{AUTRES}' ELSE coalesce(la.libelle, l.code_a129) END
+                       AS produit,
+                   CASE WHEN l.code_pays = '' THEN '{AUTRES}' ELSE coalesce(lp.libelle, l.code_pays) END
+                       AS pays,
+                   l.code_a129 <> '' AND l.code_pays <> '' AS entre_nommes
+            FROM liens l
+            LEFT JOIN libelles_a129 la ON la.code = l.code_a129 AND la.annee = ?
+            LEFT JOIN libelles_pays lp ON lp.code = l.code_pays AND lp.annee = ?
         )
-        SELECT l.*,
-               CASE WHEN l.code_a129 = '' THEN '{AUTRES}' ELSE coalesce(la.libelle, l.code_a129) END
-                   AS produit,
-               CASE WHEN l.code_pays = '' THEN '{AUTRES}' ELSE coalesce(lp.libelle, l.code_pays) END
-                   AS pays
-        FROM liens l
-        LEFT JOIN libelles_a129 la ON la.code = l.code_a129 AND la.annee = ?
-        LEFT JOIN libelles_pays lp ON lp.code = l.code_pays AND lp.annee = ?
+        SELECT {columns}, valeur_eur,
+               entre_nommes AND row_number() OVER (
+                   PARTITION BY entre_nommes ORDER BY valeur_eur DESC, code_a129, code_pays
+               ) <= ? AS rouge
+        FROM nommes
+        ORDER BY {order}
         """,
-        [annee, flux, *args, n, n, n, n, annee, annee],
+        [annee, flux, *args, n, n, n, n, annee, annee, RED_LINKS],
     ).df()
-    named = df[(df.code_a129 != "") & (df.code_pays != "")]
-    red = named.sort_values(
-        ["valeur_eur", "code_a129", "code_pays"], ascending=[False, True, True]
-    ).head(RED_LINKS)
-    df["rouge"] = df.index.isin(red.index)
-    if flux == EXPORT:
-        order, columns = ["rang_produit", "rang_pays"], ["code_a129", "produit", "code_pays", "pays"]
-    else:
-        order, columns = ["rang_pays", "rang_produit"], ["code_pays", "pays", "code_a129", "produit"]
-    df = df.sort_values(order, kind="stable").reset_index(drop=True)
-    df["valeur_eur"] = df["valeur_eur"].astype("int64")
-    return df[[*columns, "valeur_eur", "rouge"]]

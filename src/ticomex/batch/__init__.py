@@ -25,6 +25,7 @@ from pathlib import Path
 
 import ticomex
 from ticomex.batch.cache import KeyMaker, is_fresh
+from ticomex.conventions import DUCKDB_THREADS_VARIABLE
 from ticomex.errors import TicomexError
 
 EXECUTED = "executed"
@@ -235,11 +236,16 @@ def _run_jobs(
         finally:
             runner.close()
 
-    previous_seed = os.environ.get("PYTHONHASHSEED")
-    os.environ["PYTHONHASHSEED"] = KERNEL_HASH_SEED  # inherited by every kernel started below
     # Daemon threads: an interrupted build exits at once; its kernels notice their parent is
     # gone and exit too (ipykernel's parent poller).
     workers = [threading.Thread(target=work, daemon=True, name=f"ticomex-{n}") for n in range(min(jobs, len(todo)))]
+    # Inherited by every kernel started below.
+    kernel_environment = {
+        "PYTHONHASHSEED": KERNEL_HASH_SEED,
+        DUCKDB_THREADS_VARIABLE: str(max(1, (os.cpu_count() or 1) // len(workers))),
+    }
+    previous = {name: os.environ.get(name) for name in kernel_environment}
+    os.environ.update(kernel_environment)
     results = []
     try:
         for worker in workers:
@@ -265,10 +271,11 @@ def _run_jobs(
         for worker in workers:
             worker.join()
     finally:
-        if previous_seed is None:
-            os.environ.pop("PYTHONHASHSEED", None)
-        else:
-            os.environ["PYTHONHASHSEED"] = previous_seed
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return results
 
 
