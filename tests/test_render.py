@@ -502,3 +502,46 @@ def test_a_chart_kind_compiled_once_draws_what_vega_lite_draws(tmp_path):
     assert len(images._compiled) == 1
     assert drawn[0] != drawn[1]
     assert drawn == [vl_convert.vegalite_to_svg(spec, allowed_base_urls=[]) for spec in specs]
+
+
+def test_sheet_blocks_go_through_pandoc_once_and_read_as_the_whole_document(tmp_path, monkeypatch):
+    """Each Markdown block is converted once per render process (the sheets share most of
+    their text); the typst is what pandoc gives for the whole document, blank lines aside,
+    and a block defining a link reference is converted alone, as the page renders it."""
+    from ticomex.render import pdf
+    from ticomex.render.config import load_config
+    from ticomex.render.notebook import Markdown, read_department
+
+    make_publication(tmp_path)
+    config = load_config(PROJECT)
+    images = pdf.ChartImages(tmp_path / "cache", config)
+    shared = ["## Contexte", "Un paragraphe *commun*, avec un [lien](#ancre).", "- un\n- deux"]
+    # A block left open would swallow the next ones in one document: each is read alone.
+    unclosed = "```\ncode sans fin"
+    reference = "Voir [la source][src].\n\n[src]: https://example.org"
+    sheets = {
+        code: [Markdown(f"# Fiche {code}"), *map(Markdown, shared), Markdown(reference)]
+        for code in ("05", "92")
+    }
+    inputs: list[str] = []
+    convert = pdf.markdown_to_typst
+    monkeypatch.setattr(pdf, "_converted", {})
+    monkeypatch.setattr(pdf, "markdown_to_typst", lambda text, source, **options: inputs.append(text) or convert(text, source, **options))
+    calls_before = {}
+    for code, blocks in sheets.items():
+        calls_before[code] = len(inputs)
+        department = read_department(tmp_path / "notebooks" / f"{code}.ipynb", tmp_path / "notebooks" / "data")
+        typst = pdf.sheet_typst(department, blocks, config, "démo", images)
+        whole = pdf._front_matter(department, config, "démo") + "\n\n".join(b.text for b in blocks) + "\n"
+        expected = convert(whole, department.notebook)
+        assert [l for l in typst.splitlines() if l.strip()] == [l for l in expected.splitlines() if l.strip()]
+    later = inputs[calls_before["92"] :]  # one run: the second sheet's own heading and the template
+    assert len(later) == 1 and "Fiche 92" in later[0] and "commun" not in later[0]
+    assert sum("[src]:" in text for text in inputs) == 1 and any(
+        "[src]:" in text and "Fiche" not in text for text in inputs
+    )
+    # An open fence: the sheet's other blocks are still converted, each on its own.
+    department = read_department(tmp_path / "notebooks" / "05.ipynb", tmp_path / "notebooks" / "data")
+    blocks = [Markdown("Avant"), Markdown(unclosed), Markdown("Après *tout*")]
+    typst = pdf.sheet_typst(department, blocks, config, "démo", images)
+    assert "Avant" in typst and "#emph[tout]" in typst and "code sans fin" in typst

@@ -1,4 +1,7 @@
-"""One department's PDF: Markdown built from the notebook → pandoc → typst → PDF.
+"""One department's PDF: the notebook's Markdown blocks → pandoc → typst → PDF.
+
+Each block is converted on its own and once per render process (`sheet_typst`); pandoc
+fills the typst template with the sheet's options.
 
 Charts go in as vector images (SVG from vl-convert), their text set in the fonts of
 `format.typst.font-paths`, which typst embeds. The same inputs give the same bytes: the
@@ -113,14 +116,8 @@ class ChartImages:
         return vega
 
 
-def sheet_markdown(
-    department: Department,
-    blocks: list[Block],
-    config: SiteConfig,
-    demo_note: str,
-    images: ChartImages,
-) -> str:
-    """The whole sheet as one Markdown document, its options in the YAML front matter."""
+def _front_matter(department: Department, config: SiteConfig, demo_note: str) -> str:
+    """The sheet's options for the typst template, as YAML front matter."""
     metadata = {
         **config.typst,
         "lang": config.lang,
@@ -129,31 +126,99 @@ def sheet_markdown(
     }
     if department.demo:
         metadata["demo-note"] = demo_note
+    return "---\n" + yaml.safe_dump(metadata, allow_unicode=True, sort_keys=True) + "---\n\n"
+
+
+# Lines pandoc copies as they are (raw typst), marking where each block's typst begins.
+_MARK = "// ticomex:"
+_START, _END = f"{_MARK}debut", f"{_MARK}fin"
+# A link reference definition applies to the whole document it is in: such a block is
+# converted alone, as the page renders it alone.
+_REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:", re.MULTILINE)
+_converted: dict[str, str] = {}  # Markdown block → typst, for the life of a render process
+
+
+def _raw(line: str) -> str:
+    return f"```{{=typst}}\n{line}\n```"
+
+
+def sheet_typst(
+    department: Department,
+    blocks: list[Block],
+    config: SiteConfig,
+    demo_note: str,
+    images: ChartImages,
+) -> str:
+    """The sheet in typst: the template filled by pandoc, each Markdown block converted on
+    its own (as the page renders it) and once per render process — the sheets share most of
+    their text, and pandoc's reading time grows with the text."""
+    source = department.notebook
+    front = _front_matter(department, config, demo_note)
+    texts = [block.text for block in blocks if not isinstance(block, Chart)]
+    missing = [text for text in dict.fromkeys(texts) if text not in _converted]
+    together = [text for text in missing if not _REFERENCE_DEFINITION.search(text)]
+    try:
+        (before, after), converted = _pandoc(front, together, source)
+    except _MarkersLost:  # a block left open (a fence, a comment) swallowed what follows it
+        (before, after), converted = _pandoc(front, [], source)
+        together = []
+    _converted.update(zip(together, converted))
+    for text in missing:
+        if text not in _converted:
+            _converted[text] = markdown_to_typst(text, source, standalone=False).strip("\n")
     parts = []
     for block in blocks:
         if isinstance(block, Chart):
             path, width = images.get(block, department)
-            parts.append(f'```{{=typst}}\n#chart("/{path}", {width:.2f}pt)\n```')
-        else:
-            parts.append(block.text)
-    front = yaml.safe_dump(metadata, allow_unicode=True, sort_keys=True)
-    return f"---\n{front}---\n\n" + "\n\n".join(parts) + "\n"
+            parts.append(f'#chart("/{path}", {width:.2f}pt)')
+        elif _converted[block.text]:
+            parts.append(_converted[block.text])
+    return "\n".join([*before, *"\n\n".join(parts).split("\n"), *after])
 
 
-def markdown_to_typst(markdown: str, source: Path) -> str:
+def _pandoc(front: str, texts: list[str], source: Path) -> tuple[tuple[list[str], list[str]], list[str]]:
+    """One pandoc run on `texts` as one document: the template's lines before and after the
+    body, and each text's typst."""
+    body = [_raw(_START)]
+    for index, text in enumerate(texts):
+        body += [_raw(f"{_MARK}{index}"), text]
+    body.append(_raw(_END))
+    typst = markdown_to_typst(front + "\n\n".join(body) + "\n", source)
+    lines = typst.split("\n")
+    try:
+        start, end = lines.index(_START), lines.index(_END)
+    except ValueError:
+        raise _MarkersLost from None
+    converted, current = [], None
+    for line in lines[start + 1 : end]:
+        if line.startswith(_MARK):
+            if current is not None:
+                converted.append("\n".join(current).strip("\n"))
+            current = []
+        elif current is not None:
+            current.append(line)
+    if current is not None:
+        converted.append("\n".join(current).strip("\n"))
+    if len(converted) != len(texts) or lines.count(_END) != 1:
+        raise _MarkersLost
+    return (lines[:start], lines[end + 1 :]), converted
+
+
+class _MarkersLost(Exception):
+    pass
+
+
+def markdown_to_typst(markdown: str, source: Path, standalone: bool = True) -> str:
+    """pandoc: Markdown → typst, a whole document in the sheet's template or a fragment."""
     import pypandoc
 
+    template = ["--standalone", f"--template={TEMPLATE}"] if standalone else []
     try:
         return pypandoc.convert_text(
             markdown,
             PANDOC_OUTPUT,
             format=PANDOC_INPUT,
-            extra_args=[
-                "--standalone",
-                f"--template={TEMPLATE}",
-                f"--lua-filter={LINKS_FILTER}",
-                "--wrap=none",
-            ],
+            extra_args=[*template, f"--lua-filter={LINKS_FILTER}", "--wrap=none"],
             verify_format=False,
         )
     except RuntimeError as err:
@@ -205,6 +270,5 @@ def department_pdf(
     demo_note: str,
     images: ChartImages,
 ) -> bytes:
-    markdown = sheet_markdown(department, blocks, config, demo_note, images)
-    source = markdown_to_typst(markdown, department.notebook)
+    source = sheet_typst(department, blocks, config, demo_note, images)
     return typst_to_pdf(source, config, images.root, department.notebook, images.font_paths)
