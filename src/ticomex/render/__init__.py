@@ -184,11 +184,23 @@ class _Task:
 
 def _render_task(task: _Task) -> list[tuple[str, str | None]]:
     """Render and cache each department of the task: (code, error or None) for each."""
-    from ticomex.render.html import department_page
-    from ticomex.render.notebook import read_blocks
-    from ticomex.render.pdf import ChartImages, department_pdf
+    from ticomex.render.html import department_page, sheet_title
+    from ticomex.render.notebook import Markdown, read_blocks
+    from ticomex.render.pdf import ChartImages, convert_blocks, department_pdf
 
     images = ChartImages(task.cache, task.config, task.chart_fonts) if task.pdf else None
+    if images:  # every sheet's text in one pandoc run; a failure here is met again below
+        try:
+            texts = [
+                block.text
+                for department in task.departments
+                for block in read_blocks(department.notebook)
+                if isinstance(block, Markdown)
+            ]
+            titles = [sheet_title(department, task.config) for department in task.departments]
+            convert_blocks([*texts, *titles], task.departments[0].notebook)
+        except Exception:  # noqa: BLE001 - each department reports its own error below
+            pass
     results = []
     for department, outputs in zip(task.departments, task.outputs):
         try:

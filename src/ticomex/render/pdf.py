@@ -116,14 +116,9 @@ class ChartImages:
         return vega
 
 
-def _front_matter(department: Department, config: SiteConfig, demo_note: str) -> str:
+def _front_matter(department: Department, config: SiteConfig, demo_note: str, title: str) -> str:
     """The sheet's options for the typst template, as YAML front matter."""
-    metadata = {
-        **config.typst,
-        "lang": config.lang,
-        "pagetitle": sheet_title(department, config),
-        "footer": sheet_title(department, config),
-    }
+    metadata = {**config.typst, "lang": config.lang, "pagetitle": title, "footer": title}
     if department.demo:
         metadata["demo-note"] = demo_note
     return "---\n" + yaml.safe_dump(metadata, allow_unicode=True, sort_keys=True) + "---\n\n"
@@ -132,14 +127,36 @@ def _front_matter(department: Department, config: SiteConfig, demo_note: str) ->
 # Lines pandoc copies as they are (raw typst), marking where each block's typst begins.
 _MARK = "// ticomex:"
 _START, _END = f"{_MARK}debut", f"{_MARK}fin"
+# The template is filled once per set of options, the sheet's title left as this token (raw
+# typst in the metadata), replaced by the title's own typst.
+_TITLE_TOKEN = "ticomexTitreDeLaFiche"
 # A link reference definition applies to the whole document it is in: such a block is
 # converted alone, as the page renders it alone.
 _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:", re.MULTILINE)
+# Text that Markdown would not read as one plain paragraph (a heading, a list, a quote...).
+_NOT_A_PARAGRAPH = re.compile(r"^\s*(?:[#>*+=_-]|\d+[.)]|`{3}|~{3})|\n")
 _converted: dict[str, str] = {}  # Markdown block → typst, for the life of a render process
+_templates: dict[str, tuple[list[str], list[str]]] = {}  # front matter → template's lines
 
 
 def _raw(line: str) -> str:
     return f"```{{=typst}}\n{line}\n```"
+
+
+def convert_blocks(texts: list[str], source: Path) -> None:
+    """Convert the Markdown blocks not converted yet, in one pandoc run (a render task calls
+    it with all its sheets' blocks); a block left open (a fence, a comment) would swallow the
+    next ones: then, and for a block defining a link reference, each block is read alone."""
+    missing = [text for text in dict.fromkeys(texts) if text not in _converted]
+    together = [text for text in missing if not _REFERENCE_DEFINITION.search(text)]
+    try:
+        if together:
+            _converted.update(zip(together, _pandoc("", together, source, standalone=False)[1]))
+    except _MarkersLost:
+        pass
+    for text in missing:
+        if text not in _converted:
+            _converted[text] = markdown_to_typst(text, source, standalone=False).strip("\n")
 
 
 def sheet_typst(
@@ -151,21 +168,22 @@ def sheet_typst(
 ) -> str:
     """The sheet in typst: the template filled by pandoc, each Markdown block converted on
     its own (as the page renders it) and once per render process — the sheets share most of
-    their text, and pandoc's reading time grows with the text."""
+    their text, and pandoc's time grows with the text and with each run."""
     source = department.notebook
-    front = _front_matter(department, config, demo_note)
+    title = sheet_title(department, config)
     texts = [block.text for block in blocks if not isinstance(block, Chart)]
-    missing = [text for text in dict.fromkeys(texts) if text not in _converted]
-    together = [text for text in missing if not _REFERENCE_DEFINITION.search(text)]
-    try:
-        (before, after), converted = _pandoc(front, together, source)
-    except _MarkersLost:  # a block left open (a fence, a comment) swallowed what follows it
-        (before, after), converted = _pandoc(front, [], source)
-        together = []
-    _converted.update(zip(together, converted))
-    for text in missing:
-        if text not in _converted:
-            _converted[text] = markdown_to_typst(text, source, standalone=False).strip("\n")
+    plain_title = not _NOT_A_PARAGRAPH.search(title)
+    convert_blocks([*texts, *([title] if plain_title else [])], source)
+    if plain_title and "\n" not in _converted[title]:
+        token = f"`{_TITLE_TOKEN}`{{=typst}}"
+        front = _front_matter(department, config, demo_note, token)
+        if front not in _templates:
+            _templates[front] = _pandoc(front, [], source)[0]
+        before, after = (
+            [line.replace(_TITLE_TOKEN, _converted[title]) for line in lines] for lines in _templates[front]
+        )
+    else:  # the title as pandoc reads it in the metadata
+        before, after = _pandoc(_front_matter(department, config, demo_note, title), [], source)[0]
     parts = []
     for block in blocks:
         if isinstance(block, Chart):
@@ -176,14 +194,16 @@ def sheet_typst(
     return "\n".join([*before, *"\n\n".join(parts).split("\n"), *after])
 
 
-def _pandoc(front: str, texts: list[str], source: Path) -> tuple[tuple[list[str], list[str]], list[str]]:
+def _pandoc(
+    front: str, texts: list[str], source: Path, standalone: bool = True
+) -> tuple[tuple[list[str], list[str]], list[str]]:
     """One pandoc run on `texts` as one document: the template's lines before and after the
     body, and each text's typst."""
     body = [_raw(_START)]
     for index, text in enumerate(texts):
         body += [_raw(f"{_MARK}{index}"), text]
     body.append(_raw(_END))
-    typst = markdown_to_typst(front + "\n\n".join(body) + "\n", source)
+    typst = markdown_to_typst(front + "\n\n".join(body) + "\n", source, standalone=standalone)
     lines = typst.split("\n")
     try:
         start, end = lines.index(_START), lines.index(_END)
