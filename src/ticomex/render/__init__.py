@@ -189,14 +189,12 @@ def _render_task(task: _Task) -> list[tuple[str, str | None]]:
     from ticomex.render.pdf import ChartImages, convert_blocks, department_pdf
 
     images = ChartImages(task.cache, task.config, task.chart_fonts) if task.pdf else None
+    read: dict[Path, list] = {}
     if images:  # every sheet's text in one pandoc run; a failure here is met again below
         try:
-            texts = [
-                block.text
-                for department in task.departments
-                for block in read_blocks(department.notebook)
-                if isinstance(block, Markdown)
-            ]
+            for department in task.departments:
+                read[department.notebook] = read_blocks(department.notebook)
+            texts = [block.text for blocks in read.values() for block in blocks if isinstance(block, Markdown)]
             titles = [sheet_title(department, task.config) for department in task.departments]
             convert_blocks([*texts, *titles], task.departments[0].notebook)
         except Exception:  # noqa: BLE001 - each department reports its own error below
@@ -204,7 +202,7 @@ def _render_task(task: _Task) -> list[tuple[str, str | None]]:
     results = []
     for department, outputs in zip(task.departments, task.outputs):
         try:
-            blocks = read_blocks(department.notebook)
+            blocks = read.pop(department.notebook, None) or read_blocks(department.notebook)
             if not outputs.html.exists():
                 page = department_page(department, blocks, task.config, task.demo_note, task.pdf)
                 write_atomic(outputs.html, page.encode("utf-8"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -115,7 +115,9 @@ def _markdown():
     )
 
 
+@lru_cache(maxsize=4096)
 def markdown_to_html(text: str) -> str:
+    """A block's HTML (the sheets share most of their blocks: each is rendered once)."""
     return _markdown()(text)
 
 
