@@ -58,7 +58,7 @@ def ensure_database(raw: Path, db: Path) -> None:
 def build(args: argparse.Namespace) -> int:
     from ticomex.batch import execute, print_summary
     from ticomex.params import write_params
-    from ticomex.render import render
+    from ticomex.render import RenderWorkers, render
 
     raw = Path(args.raw) if args.raw else ensure_demo_release(DEFAULT_DEMO)
     db = Path(args.db)
@@ -66,16 +66,34 @@ def build(args: argparse.Namespace) -> int:
     written = write_params(db, Path(args.params))
     if written:
         print(f"{len(written)} fichiers de paramètres écrits dans {args.params}", file=sys.stderr)
-    results = execute(
-        notebook=Path(args.notebook),
-        params_dir=Path(args.params),
-        db=db,
-        out=Path(args.out),
-        only=args.only,
-        annee=args.annee,
-        jobs=args.jobs,
-        fresh_kernels=args.fresh_kernels,
-    )
-    report = render(out=Path(args.out), project=Path("."), pdf=not args.no_pdf, jobs=args.jobs)
+    workers: list[RenderWorkers] = []
+
+    def start_render_workers(count: int) -> None:
+        # Started while the notebooks execute (see RenderWorkers); not for a rebuild that
+        # executes nothing.
+        workers.append(RenderWorkers(Path(args.out), Path("."), pdf=not args.no_pdf, jobs=args.jobs or 1))
+
+    try:
+        results = execute(
+            notebook=Path(args.notebook),
+            params_dir=Path(args.params),
+            db=db,
+            out=Path(args.out),
+            only=args.only,
+            annee=args.annee,
+            jobs=args.jobs,
+            fresh_kernels=args.fresh_kernels,
+            before_executing=start_render_workers,
+        )
+        report = render(
+            out=Path(args.out),
+            project=Path("."),
+            pdf=not args.no_pdf,
+            jobs=args.jobs,
+            workers=workers[0] if workers else None,
+        )
+    finally:
+        for started in workers:
+            started.close()
     print(report.text(), file=sys.stderr)
     return print_summary(results)

@@ -20,6 +20,7 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,9 +133,11 @@ def execute(
     *,
     progress: bool = True,
     timeout: float | None = None,
+    before_executing: Callable[[int], None] | None = None,
 ) -> list[Result]:
     """Execute `notebook` for every department of `params_dir` (or `only` those), skipping the
-    departments whose executed notebook comes from the same inputs. `timeout`: seconds per cell."""
+    departments whose executed notebook comes from the same inputs. `timeout`: seconds per cell;
+    `before_executing(n)` is called when n > 0 notebooks are about to be executed."""
     notebook, params_dir, db, out = Path(notebook), Path(params_dir), Path(db), Path(out)
     for path, what in ((notebook, "template notebook"), (db, "database")):
         if not path.is_file():
@@ -147,6 +150,8 @@ def execute(
     _recover_interrupted_run(layout)
 
     results, todo = _plan(codes, notebook, params_dir, db, layout, annee)
+    if todo and before_executing is not None:
+        before_executing(len(todo))
     if todo:
         for result in _run_jobs(todo, notebook.resolve(), layout, jobs, fresh_kernels, progress, timeout):
             results[result.code] = result

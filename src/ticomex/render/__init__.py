@@ -35,7 +35,7 @@ from ticomex.render.cache import (
 from ticomex.render.config import CONFIG_FILE, SiteConfig, load_config
 from ticomex.render.notebook import Department, read_department
 
-__all__ = ["RenderReport", "render"]
+__all__ = ["RenderReport", "RenderWorkers", "render"]
 
 NOTEBOOKS_DIR = "notebooks"
 SITE_DIR = "site"
@@ -79,10 +79,12 @@ def render(
     jobs: int = 1,
     *,
     engine: str | None = None,
+    workers: RenderWorkers | None = None,
 ) -> RenderReport:
     """Publish `<out>/notebooks/*.ipynb` as `<out>/site/` and `<out>/pdf/`.
 
-    `engine`: None picks quarto when it is on PATH and the built-in renderer otherwise.
+    `engine`: None picks quarto when it is on PATH and the built-in renderer otherwise;
+    `workers`: render processes started ahead (`RenderWorkers`), used instead of new ones.
     """
     start = time.perf_counter()
     out, project = Path(out), Path(project)
@@ -103,7 +105,9 @@ def render(
     # Written while the departments render: about a second of JavaScript the first time, in
     # a process of its own (vl-convert holds the interpreter lock while it bundles).
     bundle_writer, bundle = None, Future()
-    if _vega_bundle_path(out / CACHE_DIR).exists():
+    if workers is not None and workers.bundle is not None:
+        bundle = workers.bundle
+    elif _vega_bundle_path(out / CACHE_DIR).exists():
         bundle.set_result(_vega_bundle_path(out / CACHE_DIR))
     else:
         bundle_writer = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
@@ -113,7 +117,7 @@ def render(
             _render_with_quarto(quarto, departments, config, project, staging, pdf)
             rendered = [d.code for d in departments]
         else:
-            rendered = _render_builtin(departments, config, out / CACHE_DIR, staging, pdf, jobs)
+            rendered = _render_builtin(departments, config, out / CACHE_DIR, staging, pdf, jobs, workers)
         _write_shared(departments, config, bundle.result(), staging, pdf)
         _publish(staging, out, [SITE_DIR, PDF_DIR] if pdf else [SITE_DIR])
     finally:
@@ -224,18 +228,23 @@ def _render_builtin(
     staging: Path,
     pdf: bool,
     jobs: int,
+    workers: RenderWorkers | None = None,
 ) -> list[str]:
     from ticomex.render.fonts import chart_font_folder
 
-    # Made here, once, before the workers that share it start.
-    chart_fonts = chart_font_folder(cache, config.font_paths) if pdf else None
+    # Made once, before the workers that share it render.
+    if pdf and workers is not None and workers.chart_fonts is not None:
+        chart_fonts = workers.chart_fonts.result()
+    else:
+        chart_fonts = chart_font_folder(cache, config.font_paths) if pdf else None
     key = fingerprint(config, _demo_note(), chart_fonts)
     for folder in ("pages", "pdf"):
         (cache / folder).mkdir(parents=True, exist_ok=True)
     outputs = {d.code: cached_outputs(d, key, cache, pdf) for d in departments}
     stale = [d for d in departments if outputs[d.code].missing(pdf)]
     if stale:
-        _run_tasks(_tasks(stale, outputs, config, cache, pdf, chart_fonts), len(stale), jobs)
+        pool = workers.pool if workers is not None else None
+        _run_tasks(_tasks(stale, outputs, config, cache, pdf, chart_fonts), len(stale), jobs, pool)
 
     (staging / SITE_DIR).mkdir()
     if pdf:
@@ -261,7 +270,7 @@ def _tasks(stale, outputs, config, cache, pdf, chart_fonts) -> list[_Task]:
     ]
 
 
-def _run_tasks(tasks: list[_Task], total: int, jobs: int) -> None:
+def _run_tasks(tasks: list[_Task], total: int, jobs: int, pool: ProcessPoolExecutor | None = None) -> None:
     from tqdm import tqdm
 
     errors: list[str] = []
@@ -273,7 +282,10 @@ def _run_tasks(tasks: list[_Task], total: int, jobs: int) -> None:
                     errors.append(error)
             progress.update(len(results))
 
-        if jobs > 1 and len(tasks) > 1:
+        if pool is not None:
+            for future in as_completed([pool.submit(_render_task, task) for task in tasks]):
+                collect(future.result())
+        elif jobs > 1 and len(tasks) > 1:
             # spawn: a forked child could inherit a vl-convert runtime thread mid-flight.
             with ProcessPoolExecutor(
                 min(jobs, len(tasks)), mp_context=get_context("spawn")
@@ -288,6 +300,55 @@ def _run_tasks(tasks: list[_Task], total: int, jobs: int) -> None:
             f"{len(errors)} of {total} departments could not be rendered; the previous "
             "publication is left as it was:\n  " + "\n  ".join(sorted(errors))
         )
+
+
+class RenderWorkers:
+    """The built-in renderer's processes, started ahead — `ticomex build` starts them when
+    notebooks are about to execute: while the notebooks run, each worker imports its
+    libraries and starts vl-convert's engine, and the Vega bundle and the charts' subset font
+    are written; `render(workers=...)` then renders at once. Does nothing when quarto
+    renders. Close it (or use it as a context manager)."""
+
+    def __init__(self, out: Path, project: Path, pdf: bool = True, jobs: int = 1) -> None:
+        self.pool: ProcessPoolExecutor | None = None
+        self.bundle: Future | None = None
+        self.chart_fonts: Future | None = None
+        if shutil.which("quarto"):
+            return
+        cache = Path(out) / CACHE_DIR
+        config = load_config(Path(project))
+        # spawn: see _run_tasks.
+        self.pool = ProcessPoolExecutor(max(1, jobs), mp_context=get_context("spawn"), initializer=_warm_up)
+        self.bundle = self.pool.submit(_vega_bundle, cache)
+        if pdf:
+            from ticomex.render.fonts import chart_font_folder
+
+            self.chart_fonts = self.pool.submit(chart_font_folder, cache, config.font_paths)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+    def __enter__(self) -> RenderWorkers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _warm_up() -> None:
+    """A render worker's first seconds, spent before it has work: imports, vl-convert's
+    engine (its first conversion costs a third of a second)."""
+    try:
+        import typst  # noqa: F401
+        import vl_convert
+
+        from ticomex.render import html, pdf  # noqa: F401
+
+        vl_convert.vegalite_to_svg({"mark": "point"}, allowed_base_urls=[])
+    except Exception:  # noqa: BLE001 - only a head start: the task that needs it reports it
+        pass
 
 
 # --- shared by both engines --------------------------------------------------------------
