@@ -258,12 +258,24 @@ def _render_builtin(
     return [d.code for d in stale]
 
 
+# Departments per task at most: a region's departments share its charts (converted once,
+# then read from the cache), small tasks let the workers finish together.
+TASK_SIZE = 4
+
+
 def _tasks(stale, outputs, config, cache, pdf, chart_fonts) -> list[_Task]:
     by_region: dict[str, list[Department]] = {}
     for department in stale:
         by_region.setdefault(department.region_code, []).append(department)
     demo_note = _demo_note()
-    groups = sorted(by_region.values(), key=lambda group: (-len(group), group[0].code))
+    chunks = [
+        (part, group[i : i + TASK_SIZE])
+        for group in by_region.values()
+        for part, i in enumerate(range(0, len(group), TASK_SIZE))
+    ]
+    # Each region's first chunk before any second one (its charts are converted by then),
+    # the largest first.
+    groups = [chunk for _, chunk in sorted(chunks, key=lambda c: (c[0], -len(c[1]), c[1][0].code))]
     return [
         _Task(tuple(group), tuple(outputs[d.code] for d in group), pdf, config, demo_note, cache, chart_fonts)
         for group in groups
