@@ -496,7 +496,7 @@ def test_quarto_on_path_is_used(tmp_path, monkeypatch):
     ).is_file()
 
 
-def test_a_chart_kind_compiled_once_draws_what_vega_lite_draws(tmp_path):
+def test_a_chart_kind_compiled_once_draws_what_vega_lite_draws(tmp_path, monkeypatch):
     """PDF charts of one kind share one Vega-Lite → Vega compilation: each chart, its own
     data put in, draws the same SVG as a conversion of its whole Vega-Lite spec."""
     import pandas as pd
@@ -514,6 +514,9 @@ def test_a_chart_kind_compiled_once_draws_what_vega_lite_draws(tmp_path):
         charts.partners_chart(partners([("DE", "Allemagne", 5_000_000, 9_000_000)])),
         charts.partners_chart(partners([("IT", "Italie", 7_000_000, 1_000_000), ("ES", "Espagne", 0, 2_500_000)])),
     ]
+    from ticomex.render import pdf
+
+    monkeypatch.setattr(pdf, "_compiled_kinds", {})
     images = ChartImages(tmp_path, load_config(PROJECT))
     drawn = [vl_convert.vega_to_svg(images._vega(spec), allowed_base_urls=[]) for spec in specs]
     assert len(images._compiled) == 1

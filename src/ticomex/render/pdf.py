@@ -40,6 +40,9 @@ _SVG_WIDTH = re.compile(r'<svg\b[^>]*?\swidth="([0-9.]+)"')
 _registered_fonts: set[Path] = set()
 
 
+_compiled_kinds: dict[str, dict] = {}  # Vega-Lite spec without its data → Vega, per process
+
+
 class ChartImages:
     """Vega-Lite specs → SVG files, each distinct spec converted once, kept across runs.
 
@@ -57,7 +60,7 @@ class ChartImages:
         self.salt = (
             f"vl-convert {version('vl-convert-python')} {[str(p) for p in self.font_paths]}"
         )
-        self._compiled: dict[str, dict] = {}
+        self._compiled = _compiled_kinds
 
     def get(self, chart: Chart, department: Department) -> tuple[str, float]:
         """The SVG's path under the cache root and its natural width in points."""
