@@ -150,19 +150,22 @@ _PREPARE_KERNEL = textwrap.dedent(
                     if getattr(stream, "_flush_pending", True) or getattr(stream, "_subprocess_flush_pending", False):
                         flush()
 
-                stream.flush = flush_if_pending
+                try:
+                    stream.flush = flush_if_pending
+                except AttributeError:  # not the kernel's stream: flushed as it is
+                    return None
                 return stream
 
             send = session.send
             session.send = record
-            streams = [flush_when_written(stream) for stream in (sys.stdout, sys.stderr)]
+            streams = [stream for stream in (sys.stdout, sys.stderr) if flush_when_written(stream)]
             recorded, status = [], "ok"
             try:
                 for index, source in cells:
                     cell_messages = [["execute_input", {"code": source, "execution_count": ip.execution_count}]]
                     result = ip.run_cell(source, store_history=True)
-                    for stream in streams:
-                        stream.flush()
+                    sys.stdout.flush()
+                    sys.stderr.flush()
                     recorded.append([index, cell_messages])
                     cell_messages = None
                     if not result.success:
