@@ -68,7 +68,7 @@ def build(args: argparse.Namespace) -> int:
         print(f"{len(written)} fichiers de paramètres écrits dans {args.params}", file=sys.stderr)
     workers: list[RenderWorkers] = []
 
-    def start_render_workers(count: int) -> None:
+    def start_render_workers(_count: int) -> None:
         # Started while the notebooks execute (see RenderWorkers); not for a rebuild that
         # executes nothing.
         workers.append(RenderWorkers(Path(args.out), Path("."), pdf=not args.no_pdf, jobs=args.jobs or 1))

@@ -81,13 +81,12 @@ RIBBON_SHAPE_SIZE = 4
 LEFT, RIGHT = "gauche", "droite"
 
 
-
-
 def _pixels(size: str) -> alt.Scale:
     """A scale drawing positions computed here in pixels (y down) as they are: the view's
     `width` or `height` signal on both sides, whatever the chart's size."""
     extent = [0, alt.ExprRef(size)]
     return alt.Scale(domain=extent, range=extent, nice=False, zero=False)
+
 
 # ---------------------------------------------------------------------- helpers
 

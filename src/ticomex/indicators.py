@@ -47,8 +47,6 @@ class Scope:
 # another's figures.
 SHARED_MEMO_SIZE = 256
 _shared_results: OrderedDict = OrderedDict()
-
-
 _fingerprints: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per connection
 
 

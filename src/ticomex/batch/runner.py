@@ -140,25 +140,25 @@ _PREPARE_KERNEL = textwrap.dedent(
                 cell_messages.append([kind, content if isinstance(msg_or_type, str) else msg_or_type["content"]])
                 return msg_or_type
 
-            def flush_when_written(stream):
+            def flush_when_written(stream, flush):
                 # The kernel flushes both streams after every cell and before every output,
                 # each time a round trip to its I/O thread; only a stream written to has
                 # anything to send.
-                flush = stream.flush
-
                 def flush_if_pending():
                     if getattr(stream, "_flush_pending", True) or getattr(stream, "_subprocess_flush_pending", False):
                         flush()
 
-                try:
-                    stream.flush = flush_if_pending
-                except AttributeError:  # not the kernel's stream: flushed as it is
-                    return None
-                return stream
+                return flush_if_pending
 
             send = session.send
             session.send = record
-            streams = [stream for stream in (sys.stdout, sys.stderr) if flush_when_written(stream)]
+            streams = []
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush = flush_when_written(stream, stream.flush)
+                    streams.append(stream)
+                except AttributeError:  # not the kernel's stream: flushed as it is
+                    pass
             recorded, status = [], "ok"
             try:
                 for index, source in cells:

@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from multiprocessing import get_context
@@ -294,19 +295,18 @@ def _run_tasks(tasks: list[_Task], total: int, jobs: int, pool: ProcessPoolExecu
                     errors.append(error)
             progress.update(len(results))
 
-        if pool is not None:
-            for future in as_completed([pool.submit(_render_task, task) for task in tasks]):
-                collect(future.result())
-        elif jobs > 1 and len(tasks) > 1:
-            # spawn: a forked child could inherit a vl-convert runtime thread mid-flight.
-            with ProcessPoolExecutor(
-                min(jobs, len(tasks)), mp_context=get_context("spawn")
-            ) as pool:
-                for future in as_completed([pool.submit(_render_task, task) for task in tasks]):
-                    collect(future.result())
-        else:
+        if pool is None and (jobs <= 1 or len(tasks) <= 1):
             for task in tasks:
                 collect(_render_task(task))
+        else:
+            # spawn: a forked child could inherit a vl-convert runtime thread mid-flight.
+            with (
+                nullcontext(pool)
+                if pool is not None
+                else ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=get_context("spawn"))
+            ) as running:
+                for future in as_completed([running.submit(_render_task, task) for task in tasks]):
+                    collect(future.result())
     if errors:
         raise TicomexError(
             f"{len(errors)} of {total} departments could not be rendered; the previous "

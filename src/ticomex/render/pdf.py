@@ -38,8 +38,6 @@ SVG_DIR = "svg"  # under the render cache: one file per distinct chart spec
 PT_PER_PX = 0.75  # Vega draws at 96 px per inch
 _SVG_WIDTH = re.compile(r'<svg\b[^>]*?\swidth="([0-9.]+)"')
 _registered_fonts: set[Path] = set()
-
-
 _compiled_kinds: dict[str, dict] = {}  # Vega-Lite spec without its data → Vega, per process
 
 
@@ -96,7 +94,6 @@ class ChartImages:
                 f"{department.notebook}: chart {chart.nom!r} could not be drawn: {err}"
             ) from None
 
-
     def _vega(self, spec: dict) -> dict:
         """The Vega spec of a Vega-Lite spec. Charts of one kind differ only by their named
         datasets, which Vega-Lite passes through as the `values` of Vega data: the kind is
@@ -152,11 +149,11 @@ def convert_blocks(texts: list[str], source: Path) -> None:
     next ones: then, and for a block defining a link reference, each block is read alone."""
     missing = [text for text in dict.fromkeys(texts) if text not in _converted]
     together = [text for text in missing if not _REFERENCE_DEFINITION.search(text)]
-    try:
-        if together:
+    if together:
+        try:
             _converted.update(zip(together, _pandoc("", together, source, standalone=False)[1]))
-    except _MarkersLost:
-        pass
+        except _MarkersLost:
+            pass
     for text in missing:
         if text not in _converted:
             _converted[text] = markdown_to_typst(text, source, standalone=False).strip("\n")
