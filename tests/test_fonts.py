@@ -34,6 +34,16 @@ def test_subset_is_dejavu_renamed_with_the_same_widths(folder):
         assert (folder / subset_name).stat().st_size < (DEJAVU / source_name).stat().st_size / 5
 
 
+def test_subset_keeps_the_licence_and_the_kerning(folder):
+    for source_name, subset_name in SUBSETS.items():
+        source, subset = TTFont(DEJAVU / source_name), TTFont(folder / subset_name)
+        for name_id in (0, 7, 13, 14):  # copyright, trademark, licence, licence URL
+            if source["name"].getDebugName(name_id):
+                assert subset["name"].getDebugName(name_id) == source["name"].getDebugName(name_id)
+        features = {r.FeatureTag for r in subset["GPOS"].table.FeatureList.FeatureRecord}
+        assert "kern" in features
+
+
 def test_subset_is_made_once_and_the_same_bytes_every_time(folder, tmp_path):
     again = chart_font_folder(tmp_path, (DEJAVU,))
     for name in SUBSETS.values():
