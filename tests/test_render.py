@@ -500,7 +500,6 @@ def test_a_chart_kind_compiled_once_draws_what_vega_lite_draws(tmp_path, monkeyp
     """PDF charts of one kind share one Vega-Lite → Vega compilation: each chart, its own
     data put in, draws the same SVG as a conversion of its whole Vega-Lite spec."""
     import pandas as pd
-    import vl_convert
 
     from ticomex import charts
     from ticomex.render.config import load_config
@@ -518,10 +517,27 @@ def test_a_chart_kind_compiled_once_draws_what_vega_lite_draws(tmp_path, monkeyp
 
     monkeypatch.setattr(pdf, "_compiled_kinds", {})
     images = ChartImages(tmp_path, load_config(PROJECT))
-    drawn = [vl_convert.vega_to_svg(images._vega(spec), allowed_base_urls=[]) for spec in specs]
+    vl_convert = pdf.vl_converter()
+    drawn = [vl_convert.vega_to_svg(images._vega(spec)) for spec in specs]
     assert len(images._compiled) == 1
     assert drawn[0] != drawn[1]
-    assert drawn == [vl_convert.vegalite_to_svg(spec, allowed_base_urls=[]) for spec in specs]
+    assert drawn == [vl_convert.vegalite_to_svg(spec) for spec in specs]
+
+
+@pytest.mark.parametrize("url", ["https://example.invalid/donnees.csv", "donnees.csv", "/etc/hostname"])
+def test_a_pdf_chart_never_reads_data_it_does_not_carry(tmp_path, url):
+    """The renderer fetches nothing: a chart pointing at a URL or a file is refused, the error
+    naming the notebook and the chart."""
+    from ticomex.render import pdf
+    from ticomex.render.config import load_config
+    from ticomex.render.notebook import Chart, read_department
+
+    make_publication(tmp_path)
+    department = read_department(tmp_path / "notebooks" / "05.ipynb", tmp_path / "notebooks" / "data")
+    images = pdf.ChartImages(tmp_path / "cache", load_config(PROJECT))
+    spec = {"data": {"url": url, "format": {"type": "csv"}}, "mark": "point", "encoding": {"x": {"field": "a"}}}
+    with pytest.raises(TicomexError, match=r"05\.ipynb: chart 'externe' could not be drawn"):
+        images.get(Chart(spec, "externe", ()), department)
 
 
 def test_sheet_blocks_go_through_pandoc_once_and_read_as_the_whole_document(tmp_path, monkeypatch):

@@ -354,11 +354,10 @@ def _warm_up() -> None:
     engine (its first conversion costs a third of a second)."""
     try:
         import typst  # noqa: F401
-        import vl_convert
 
-        from ticomex.render import html, pdf  # noqa: F401
+        from ticomex.render import html, pdf
 
-        vl_convert.vegalite_to_svg({"mark": "point"}, allowed_base_urls=[])
+        pdf.vl_converter().vegalite_to_svg({"mark": "point"})
     except Exception:  # noqa: BLE001 - only a head start: the task that needs it reports it
         pass
 

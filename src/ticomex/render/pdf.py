@@ -10,6 +10,7 @@ document has no date and typst is given only the configured fonts.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -39,6 +40,15 @@ PT_PER_PX = 0.75  # Vega draws at 96 px per inch
 _SVG_WIDTH = re.compile(r'<svg\b[^>]*?\swidth="([0-9.]+)"')
 _registered_fonts: set[Path] = set()
 _compiled_kinds: dict[str, dict] = {}  # Vega-Lite spec without its data → Vega, per process
+
+
+@functools.cache
+def vl_converter():
+    """vl-convert, set once per process to fetch nothing: a chart must carry its data."""
+    import vl_convert
+
+    vl_convert.configure(allowed_base_urls=[], base_url=False)
+    return vl_convert
 
 
 class ChartImages:
@@ -80,16 +90,14 @@ class ChartImages:
         return f"{SVG_DIR}/{digest}.svg", float(match.group(1)) * PT_PER_PX
 
     def _convert(self, chart: Chart, department: Department) -> str:
-        import vl_convert
-
+        vl_convert = vl_converter()
         for folder in self.font_paths:
             if folder not in _registered_fonts:
                 vl_convert.register_font_directory(str(folder))
                 _registered_fonts.add(folder)
         try:
-            # No base URL allowed: a chart must carry its data, the renderer fetches nothing.
-            return vl_convert.vega_to_svg(self._vega(chart.spec), allowed_base_urls=[])
-        except ValueError as err:  # how vl-convert reports a spec it cannot draw
+            return vl_convert.vega_to_svg(self._vega(chart.spec))
+        except (ValueError, PermissionError) as err:  # vl-convert: a spec it cannot draw, data it may not read
             raise TicomexError(
                 f"{department.notebook}: chart {chart.nom!r} could not be drawn: {err}"
             ) from None
@@ -98,14 +106,12 @@ class ChartImages:
         """The Vega spec of a Vega-Lite spec. Charts of one kind differ only by their named
         datasets, which Vega-Lite passes through as the `values` of Vega data: the kind is
         compiled once and each chart's datasets put in its place."""
-        import vl_convert
-
         datasets = spec.get("datasets") or {}
         shape = {key: value for key, value in spec.items() if key != "datasets"}
         key = json.dumps([shape, sorted(datasets)], sort_keys=True, ensure_ascii=False)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = vl_convert.vegalite_to_vega(spec)
+            compiled = self._compiled[key] = vl_converter().vegalite_to_vega(spec)
         vega = dict(compiled)
         vega["data"] = [
             {**entry, "values": datasets[entry["name"]]}
