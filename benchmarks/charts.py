@@ -80,15 +80,12 @@ def measure_charts(specs_by_department: dict[str, dict[str, dict]], repeat: int 
     and `median_ms` summarise the `repeat` conversions that follow. Each figure is the median
     over departments. Targets are checked on `best_ms`: other processes only slow a run down.
     """
-    import vl_convert as vlc
-
     from ticomex.render.config import load_config
-    from ticomex.render.fonts import chart_font_folder
+    from ticomex.render.pdf import vl_converter
 
-    # The fonts the PDF renderer registers: the configured ones and the charts' subset.
-    font_paths = load_config(Path(__file__).resolve().parents[1]).font_paths
-    subset = chart_font_folder(Path(tempfile.mkdtemp(prefix="ticomex-polices-")), font_paths)
-    for folder in (*font_paths, *([subset] if subset else [])):
+    vlc = vl_converter()
+    # The fonts the PDF renderer registers.
+    for folder in load_config(Path(__file__).resolve().parents[1]).font_paths:
         vlc.register_font_directory(str(folder))
     vlc.vegalite_to_svg({"mark": "point", "data": {"values": [{}]}})  # starts the JavaScript engine
     first: dict[str, list[float]] = {}
@@ -145,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{f['target_ms']:5d}ms {f['spec_kb']:6.1f}KB {mark}"
         )
     if args.png:
-        import vl_convert as vlc
+        from ticomex.render.pdf import vl_converter
 
+        vlc = vl_converter()
         args.png.mkdir(parents=True, exist_ok=True)
         for code, department_specs in specs.items():
             for name, spec in department_specs.items():

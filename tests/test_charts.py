@@ -12,13 +12,14 @@ import re
 
 import pandas as pd
 import pytest
-import vl_convert as vlc
 from altair.utils.schemapi import validate_jsonschema
 from altair.vegalite.v6.schema.core import load_schema
 
 from ticomex import charts, style
 from ticomex.errors import TicomexError
+from ticomex.render.pdf import vl_converter
 
+vlc = vl_converter()  # as the PDF renderer converts: fetching nothing
 M = 1_000_000
 
 # ---------------------------------------------------------------------- fixtures
@@ -147,8 +148,8 @@ def test_style_config_is_carried_by_every_chart(partners, activities, links):
         charts.sankey_chart(links, "produit", "pays"),
     ):
         config = valid(chart)["config"]
-        # The PDF's subset of DejaVu Sans first, then DejaVu Sans (same glyphs and widths).
-        assert config["font"] == "DejaVu Sans Ticomex, DejaVu Sans, sans-serif"
+        # The font the PDF embeds (format.typst.font-paths), a generic family for browsers without it.
+        assert config["font"] == "DejaVu Sans, sans-serif"
         assert config["locale"]["number"] == {
             "decimal": ".",
             "thousands": " ",
@@ -247,7 +248,7 @@ def test_partners_svg_french_numbers_and_font(partners):
     texts = svg_texts(svg)
     assert "1 070.9" in texts  # US imports: thousands separated by a plain space
     assert "50.1" in texts
-    assert set(re.findall(r'font-family="([^"]+)"', svg)) == {"DejaVu Sans Ticomex, DejaVu Sans, sans-serif"}
+    assert set(re.findall(r'font-family="([^"]+)"', svg)) == {"DejaVu Sans, sans-serif"}
 
 
 def test_partners_long_country_name_cut_on_axis_whole_in_tooltip(partners):
@@ -495,7 +496,7 @@ def test_sankey_svg_font_and_labels(links):
     big.loc[3, "valeur_eur"] = 1_070_900_000  # Autres → X
     svg = vlc.vegalite_to_svg(charts.sankey_chart(big, "produit", "pays"))
     assert "1 070.9 M€" in svg  # the Autres node's value line
-    assert set(re.findall(r'font-family="([^"]+)"', svg)) == {"DejaVu Sans Ticomex, DejaVu Sans, sans-serif"}
+    assert set(re.findall(r'font-family="([^"]+)"', svg)) == {"DejaVu Sans, sans-serif"}
 
 
 def test_sankey_imports_orientation(links):

@@ -29,10 +29,7 @@ RECT_SEPARATOR = "#ffffff"  # thin border between treemap compartments
 
 # Installed under /usr/share/fonts; the PDF renderer embeds the same font.
 FONT = "DejaVu Sans"
-# The charts name first a subset of DejaVu Sans that the PDF renderer writes for speed
-# (ticomex.render.fonts), then DejaVu Sans itself: same glyphs, same widths.
-CHART_FONT = "DejaVu Sans Ticomex"
-CHART_FONTS = f"{CHART_FONT}, {FONT}, sans-serif"
+CHART_FONTS = f"{FONT}, sans-serif"
 FONT_SIZE = 10
 LINE_HEIGHT = 12  # px between two lines of a multi-line label at FONT_SIZE
 TITLE_FONT_SIZE = 13

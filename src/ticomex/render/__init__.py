@@ -184,7 +184,6 @@ class _Task:
     config: SiteConfig
     demo_note: str
     cache: Path
-    chart_fonts: Path | None  # the charts' subset font (ticomex.render.fonts)
 
 
 def _render_task(task: _Task) -> list[tuple[str, str | None]]:
@@ -193,7 +192,7 @@ def _render_task(task: _Task) -> list[tuple[str, str | None]]:
     from ticomex.render.notebook import Markdown, read_blocks
     from ticomex.render.pdf import ChartImages, convert_blocks, department_pdf
 
-    images = ChartImages(task.cache, task.config, task.chart_fonts) if task.pdf else None
+    images = ChartImages(task.cache, task.config) if task.pdf else None
     read: dict[Path, list] = {}
     if images:  # every sheet's text in one pandoc run; a failure here is met again below
         try:
@@ -231,21 +230,14 @@ def _render_builtin(
     jobs: int,
     workers: RenderWorkers | None = None,
 ) -> list[str]:
-    from ticomex.render.fonts import chart_font_folder
-
-    # Made once, before the workers that share it render.
-    if pdf and workers is not None and workers.chart_fonts is not None:
-        chart_fonts = workers.chart_fonts.result()
-    else:
-        chart_fonts = chart_font_folder(cache, config.font_paths) if pdf else None
-    key = fingerprint(config, _demo_note(), chart_fonts)
+    key = fingerprint(config, _demo_note())
     for folder in ("pages", "pdf"):
         (cache / folder).mkdir(parents=True, exist_ok=True)
     outputs = {d.code: cached_outputs(d, key, cache, pdf) for d in departments}
     stale = [d for d in departments if outputs[d.code].missing(pdf)]
     if stale:
         pool = workers.pool if workers is not None else None
-        _run_tasks(_tasks(stale, outputs, config, cache, pdf, chart_fonts), len(stale), jobs, pool)
+        _run_tasks(_tasks(stale, outputs, config, cache, pdf), len(stale), jobs, pool)
 
     (staging / SITE_DIR).mkdir()
     if pdf:
@@ -264,7 +256,7 @@ def _render_builtin(
 TASK_SIZE = 4
 
 
-def _tasks(stale, outputs, config, cache, pdf, chart_fonts) -> list[_Task]:
+def _tasks(stale, outputs, config, cache, pdf) -> list[_Task]:
     by_region: dict[str, list[Department]] = {}
     for department in stale:
         by_region.setdefault(department.region_code, []).append(department)
@@ -278,7 +270,7 @@ def _tasks(stale, outputs, config, cache, pdf, chart_fonts) -> list[_Task]:
     # the largest first.
     groups = [chunk for _, chunk in sorted(chunks, key=lambda c: (c[0], -len(c[1]), c[1][0].code))]
     return [
-        _Task(tuple(group), tuple(outputs[d.code] for d in group), pdf, config, demo_note, cache, chart_fonts)
+        _Task(tuple(group), tuple(outputs[d.code] for d in group), pdf, config, demo_note, cache)
         for group in groups
     ]
 
@@ -317,14 +309,13 @@ def _run_tasks(tasks: list[_Task], total: int, jobs: int, pool: ProcessPoolExecu
 class RenderWorkers:
     """The built-in renderer's processes, started ahead — `ticomex build` starts them when
     notebooks are about to execute: while the notebooks run, each worker imports its
-    libraries and starts vl-convert's engine, and the Vega bundle and the charts' subset font
-    are written; `render(workers=...)` then renders at once. Does nothing when quarto
+    libraries and starts vl-convert's engine, and the Vega bundle is written;
+    `render(workers=...)` then renders at once. Does nothing when quarto
     renders. Close it (or use it as a context manager)."""
 
     def __init__(self, out: Path, project: Path, pdf: bool = True, jobs: int = 1) -> None:
         self.pool: ProcessPoolExecutor | None = None
         self.bundle: Future | None = None
-        self.chart_fonts: Future | None = None
         if shutil.which("quarto"):
             return
         cache = Path(out) / CACHE_DIR
@@ -332,10 +323,6 @@ class RenderWorkers:
         # spawn: see _run_tasks.
         self.pool = ProcessPoolExecutor(max(1, jobs), mp_context=get_context("spawn"), initializer=_warm_up)
         self.bundle = self.pool.submit(_vega_bundle, cache)
-        if pdf:
-            from ticomex.render.fonts import chart_font_folder
-
-            self.chart_fonts = self.pool.submit(chart_font_folder, cache, config.font_paths)
 
     def close(self) -> None:
         if self.pool is not None:

@@ -31,10 +31,9 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def fingerprint(config: SiteConfig, demo_note: str, chart_fonts: Path | None = None) -> str:
-    """Everything besides a department's own files that shapes its page and PDF (the
-    charts' subset font folder is named by the digest of its sources)."""
-    digest = hashlib.sha256(f"{chart_fonts.name if chart_fonts else ''}\n".encode())
+def fingerprint(config: SiteConfig, demo_note: str) -> str:
+    """Everything besides a department's own files that shapes its page and PDF."""
+    digest = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(f"{path.relative_to(PACKAGE_DIR)}\n".encode())

@@ -58,11 +58,10 @@ class ChartImages:
     is the key, so they are converted once per publication, not once per department.
     """
 
-    def __init__(self, cache_root: Path, config: SiteConfig, chart_fonts: Path | None = None):
+    def __init__(self, cache_root: Path, config: SiteConfig):
         self.root = cache_root
         self.config = config
-        # The configured fonts, and the charts' subset font (ticomex.render.fonts) when made.
-        self.font_paths = (*config.font_paths, *([chart_fonts] if chart_fonts else []))
+        self.font_paths = config.font_paths
         self.folder = cache_root / SVG_DIR
         self.folder.mkdir(parents=True, exist_ok=True)
         self.salt = (
