@@ -583,3 +583,18 @@ def test_sheet_blocks_go_through_pandoc_once_and_read_as_the_whole_document(tmp_
     blocks = [Markdown("Avant"), Markdown(unclosed), Markdown("Après *tout*")]
     typst = pdf.sheet_typst(department, blocks, config, "démo", images)
     assert "Avant" in typst and "#emph[tout]" in typst and "code sans fin" in typst
+
+
+def test_vega_bundle_is_built_once_without_printing(tmp_path, capfd):
+    """The Vega bundle pages load: vega, vega-lite and vega-embed in one script, built once per
+    vl-convert version; vl-convert's bundler says nothing on the terminal."""
+    from ticomex.render import _vega_bundle
+
+    path = _vega_bundle(tmp_path)
+    captured = capfd.readouterr()
+    assert (captured.out, captured.err) == ("", "")
+    script = path.read_text(encoding="utf-8")
+    for name in ("vegaEmbed", "vegaLite"):
+        assert f"window.{name}" in script
+    stamp = path.stat().st_mtime_ns
+    assert _vega_bundle(tmp_path) == path and path.stat().st_mtime_ns == stamp

@@ -15,10 +15,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from multiprocessing import get_context
@@ -364,8 +365,34 @@ def _vega_bundle(cache: Path) -> Path:
 
         cache.mkdir(parents=True, exist_ok=True)
         # The default snippet sets window.vegaEmbed, window.vega and window.vegaLite.
-        write_atomic(path, vl_convert.javascript_bundle().encode("utf-8"))
+        with _stderr_kept_aside() as said:
+            try:
+                bundle = vl_convert.javascript_bundle()
+            except Exception as err:
+                raise TicomexError(f"the Vega bundle could not be built: {err}\n{said()}") from None
+        write_atomic(path, bundle.encode("utf-8"))
     return path
+
+
+@contextmanager
+def _stderr_kept_aside():
+    """vl-convert's bundler prints its passes on the process's standard error (file
+    descriptor 2, below Python): kept aside, and given back as text on demand."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    kept = tempfile.TemporaryFile()
+    os.dup2(kept.fileno(), 2)
+
+    def said() -> str:
+        kept.seek(0)
+        return kept.read().decode("utf-8", "replace").strip()
+
+    try:
+        yield said
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        kept.close()
 
 
 def _write_shared(
