@@ -104,13 +104,18 @@ def connect(base: str | Path) -> duckdb.DuckDBPyConnection:
 
 
 def full_years(con) -> list[int]:
-    """Years with four quarters of data, oldest first."""
-    rows = con.execute(
-        "SELECT annee FROM commerce GROUP BY annee "
-        "HAVING count(DISTINCT trimestre) = ? ORDER BY annee",
-        [QUARTERS_IN_YEAR],
-    ).fetchall()
-    return [r[0] for r in rows]
+    """Years with four quarters of data, oldest first (a scan of the whole table: read once
+    per database)."""
+
+    def compute() -> tuple[int, ...]:
+        rows = con.execute(
+            "SELECT annee FROM commerce GROUP BY annee "
+            "HAVING count(DISTINCT trimestre) = ? ORDER BY annee",
+            [QUARTERS_IN_YEAR],
+        ).fetchall()
+        return tuple(r[0] for r in rows)
+
+    return list(_shared(con, Scope("france"), ("full_years",), compute))
 
 
 def check_year(con, annee: int | str | None) -> int:
