@@ -103,6 +103,10 @@ def connect(base: str | Path) -> duckdb.DuckDBPyConnection:
     return kept[1].cursor()
 
 
+# What is keyed on the whole database (years, labels) is kept as France's.
+_WHOLE_DATABASE = Scope("france")
+
+
 def full_years(con) -> list[int]:
     """Years with four quarters of data, oldest first (a scan of the whole table: read once
     per database)."""
@@ -115,7 +119,7 @@ def full_years(con) -> list[int]:
         ).fetchall()
         return tuple(r[0] for r in rows)
 
-    return list(_shared(con, Scope("france"), ("full_years",), compute))
+    return list(_shared(con, _WHOLE_DATABASE, ("full_years",), compute))
 
 
 def check_year(con, annee: int | str | None) -> int:
@@ -260,6 +264,7 @@ def _flow_links(con, scope: Scope, annee: int, flux: str, n: int) -> pd.DataFram
                 "valeur_eur": int(value),
                 "rang_produit": product_rank.get(a129, n + 1),
                 "rang_pays": country_rank.get(pays, n + 1),
+                "rouge": False,
             }
         )
     # The RED_LINKS largest links between a named product and a named country.
@@ -267,20 +272,20 @@ def _flow_links(con, scope: Scope, annee: int, flux: str, n: int) -> pd.DataFram
         (r for r in records if r["code_a129"] and r["code_pays"]),
         key=lambda r: (-r["valeur_eur"], r["code_a129"], r["code_pays"]),
     )
-    red = {id(r) for r in named[:RED_LINKS]}
+    for record in named[:RED_LINKS]:
+        record["rouge"] = True
     ranks = ("rang_produit", "rang_pays") if flux == EXPORT else ("rang_pays", "rang_produit")
     records.sort(key=lambda r: (r[ranks[0]], r[ranks[1]]))
     columns = ["code_a129", "produit", "code_pays", "pays"]
     if flux != EXPORT:
         columns = columns[2:] + columns[:2]
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             **{column: pd.Series([r[column] for r in records], dtype="str") for column in columns},
             "valeur_eur": pd.Series([r["valeur_eur"] for r in records], dtype="int64"),
-            "rouge": pd.Series([id(r) in red for r in records], dtype=bool),
+            "rouge": pd.Series([r["rouge"] for r in records], dtype=bool),
         }
     )
-    return frame
 
 
 def _top_ranks(rows: list[tuple], key: int, n: int) -> dict[str, int]:
@@ -297,7 +302,7 @@ def _labels(con, table: str, annee: int) -> dict[str, str]:
     """A year's labels of a nomenclature table, read once per database."""
     return _shared(
         con,
-        Scope("france"),
+        _WHOLE_DATABASE,
         (table, annee),
         lambda: dict(con.execute(f"SELECT code, libelle FROM {table} WHERE annee = ?", [annee]).fetchall()),
     )

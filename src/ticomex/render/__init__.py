@@ -343,7 +343,7 @@ def _warm_up() -> None:
     try:
         import typst  # noqa: F401
 
-        from ticomex.render import html, pdf
+        from ticomex.render import html, pdf  # noqa: F401 - html: imported ahead
 
         pdf.vl_converter().vegalite_to_svg({"mark": "point"})
     except Exception:  # noqa: BLE001 - only a head start: the task that needs it reports it

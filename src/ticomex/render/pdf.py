@@ -61,11 +61,10 @@ class ChartImages:
     def __init__(self, cache_root: Path, config: SiteConfig):
         self.root = cache_root
         self.config = config
-        self.font_paths = config.font_paths
         self.folder = cache_root / SVG_DIR
         self.folder.mkdir(parents=True, exist_ok=True)
         self.salt = (
-            f"vl-convert {version('vl-convert-python')} {[str(p) for p in self.font_paths]}"
+            f"vl-convert {version('vl-convert-python')} {[str(p) for p in config.font_paths]}"
         )
         self._compiled = _compiled_kinds
 
@@ -90,7 +89,7 @@ class ChartImages:
 
     def _convert(self, chart: Chart, department: Department) -> str:
         vl_convert = vl_converter()
-        for folder in self.font_paths:
+        for folder in self.config.font_paths:
             if folder not in _registered_fonts:
                 vl_convert.register_font_directory(str(folder))
                 _registered_fonts.add(folder)
@@ -268,13 +267,11 @@ def _compiler(root: Path, font_paths: tuple[Path, ...]):
 _compilers: dict = {}
 
 
-def typst_to_pdf(
-    typst_source: str, config: SiteConfig, root: Path, source: Path, font_paths: tuple[Path, ...]
-) -> bytes:
+def typst_to_pdf(typst_source: str, config: SiteConfig, root: Path, source: Path) -> bytes:
     import typst
 
     try:
-        pdf, warnings = _compiler(Path(root), tuple(font_paths)).compile_with_warnings(
+        pdf, warnings = _compiler(Path(root), config.font_paths).compile_with_warnings(
             input=typst_source.encode("utf-8")
         )
     except typst.TypstError as err:
@@ -296,4 +293,4 @@ def department_pdf(
     images: ChartImages,
 ) -> bytes:
     source = sheet_typst(department, blocks, config, demo_note, images)
-    return typst_to_pdf(source, config, images.root, department.notebook, images.font_paths)
+    return typst_to_pdf(source, config, images.root, department.notebook)
