@@ -1,4 +1,5 @@
-"""What an executed notebook hands to the renderer (see docs/architecture.md).
+"""What an executed notebook hands to the renderer, and how the batch talks to kernels
+(see docs/architecture.md).
 
 Kept free of heavy imports: render workers read it without loading pandas or DuckDB.
 """
@@ -6,8 +7,22 @@ Kept free of heavy imports: render workers read it without loading pandas or Duc
 # A JSON mimetype: nbformat validates its value as an object, not text.
 CHART_MIMETYPE = "application/vnd.vegalite.v6+json"
 MARKDOWN_MIMETYPE = "text/markdown"
-# Output metadata key: {"nom": chart name, "donnees": [data files]}.
+# Output metadata key of a chart: {CHART_NAME: stable chart name, CHART_DATA_FILES: [files]}.
 METADATA_KEY = "ticomex"
-# Environment variable: DuckDB threads per sheet connection. The batch sets it for the kernels
-# it starts (cores / parallel kernels): kernels side by side, not threads inside each.
+CHART_NAME = "name"
+CHART_DATA_FILES = "data_files"
+# Written by each notebook in its data folder: the sheet's headline figures (published data).
+INDICATORS_FILE = "indicateurs.json"
+
+# The template's papermill parameters (all strings or None, but TOP_N_PARAMETER, an int).
+DEPARTMENT_PARAMETER = "department"
+YEAR_PARAMETER = "year"
+DB_PARAMETER = "db"
+PARAMS_DIR_PARAMETER = "params_dir"
+DATA_DIR_PARAMETER = "data_dir"
+TOP_N_PARAMETER = "top_n"
+
+# Environment variable: DuckDB threads per sheet connection. The batch sets it in the
+# environment of the kernels it starts (cores / parallel kernels): kernels side by side,
+# not threads inside each.
 DUCKDB_THREADS_VARIABLE = "TICOMEX_DUCKDB_THREADS"

@@ -1,0 +1,72 @@
+"""The project's folders, found from wherever a command or a kernel runs.
+
+A project is the folder holding `_quarto.yml` (the site's configuration) and `notebooks/`.
+Commands and the notebook look for it from the working folder upwards, then beside the
+installed package (an editable install from the repository), so that `ticomex build` in a
+sub-folder and papermill from `notebooks/` or the root find the same database and params.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ticomex.errors import TicomexError
+
+CONFIG_FILE = "_quarto.yml"
+TEMPLATE = Path("notebooks") / "fiche.ipynb"
+PARAMS_DIR = Path("params")
+DB_FILE = Path("data") / "ticomex.duckdb"
+DEMO_RELEASE_DIR = Path("data") / "raw" / "demo"
+OFFICIAL_RELEASE_DIR = Path("data") / "raw" / "officiel"
+OUTPUT_DIR = Path("output")
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def template(self) -> Path:
+        return self.root / TEMPLATE
+
+    @property
+    def params_dir(self) -> Path:
+        return self.root / PARAMS_DIR
+
+    @property
+    def db(self) -> Path:
+        return self.root / DB_FILE
+
+    @property
+    def demo_release(self) -> Path:
+        return self.root / DEMO_RELEASE_DIR
+
+    @property
+    def official_release(self) -> Path:
+        return self.root / OFFICIAL_RELEASE_DIR
+
+    @property
+    def output(self) -> Path:
+        return self.root / OUTPUT_DIR
+
+
+def _is_project(folder: Path) -> bool:
+    return (folder / CONFIG_FILE).is_file() and (folder / TEMPLATE).parent.is_dir()
+
+
+def find_project(start: Path | None = None) -> Project:
+    """The project holding `start` (default: the working folder), else the one holding the
+    package's source; a clear error when neither is one."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if _is_project(folder):
+            return Project(folder)
+    source_root = Path(__file__).resolve().parents[2]  # src/ticomex/project.py → repository
+    if _is_project(source_root):
+        return Project(source_root)
+    raise TicomexError(f"{here}: not inside a ticomex project (no folder above holds {CONFIG_FILE} and notebooks/)")
