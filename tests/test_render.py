@@ -29,10 +29,10 @@ from test_render_fixtures import (
 
 from ticomex.errors import TicomexError
 from ticomex.render import render
-from ticomex.texts import DEMO_AVERTISSEMENT
+from ticomex.texts import DEMO_NOTICE
 
 A4_POINTS = (595.28, 841.89)  # 210 × 297 mm
-DEMO_WORDS = "Données de démonstration"  # the start of texts.DEMO_AVERTISSEMENT, bold
+DEMO_WORDS = "Données de démonstration"  # the start of texts.DEMO_NOTICE, bold
 CODES = [d[0] for d in DEPARTMENTS]
 
 
@@ -155,7 +155,7 @@ def test_demo_note_on_every_demo_page_and_the_index(published):
         text = Elements((site / f"{code}.html").read_text(encoding="utf-8")).visible_text()
         assert (DEMO_WORDS in text) is demo, code
     assert DEMO_WORDS in Elements((site / "index.html").read_text(encoding="utf-8")).visible_text()
-    assert DEMO_AVERTISSEMENT.startswith(f"**{DEMO_WORDS}**")
+    assert DEMO_NOTICE.startswith(f"**{DEMO_WORDS}**")
 
 
 def test_index_groups_departments_by_region_with_pages_pdfs_and_filter(published):

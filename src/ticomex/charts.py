@@ -38,11 +38,11 @@ import squarify
 
 from ticomex import style
 from ticomex.errors import TicomexError
-from ticomex.texts import AUTRES, EXPORT, FLUX, IMPORT, millions
+from ticomex.texts import EXPORT, FLOWS, IMPORT, OTHERS, millions
 
 # The `flux` values of the activities frame ("import", "export") and how charts name them.
-IMPORT_FLUX = FLUX[IMPORT]["nom"]
-EXPORT_FLUX = FLUX[EXPORT]["nom"]
+IMPORT_FLUX = FLOWS[IMPORT]["name"]
+EXPORT_FLUX = FLOWS[EXPORT]["name"]
 FLOW_LABELS = {IMPORT_FLUX: "Importations", EXPORT_FLUX: "Exportations"}
 FLOW_COLORS = {IMPORT_FLUX: style.IMPORT_BLUE, EXPORT_FLUX: style.EXPORT_VIOLET}
 NEGATIVE_BALANCE = "Solde négatif"
@@ -556,7 +556,7 @@ def _side_nodes(links: list[tuple], side: int) -> list[tuple[str, int]]:
     totals: dict[str, int] = {}
     for link in links:
         totals[link[side]] = totals.get(link[side], 0) + link[2]
-    return sorted(totals.items(), key=lambda node: (node[0] == AUTRES, -node[1]))
+    return sorted(totals.items(), key=lambda node: (node[0] == OTHERS, -node[1]))
 
 
 def _drawn_links(liens: pd.DataFrame, gauche: str, droite: str, builder: str) -> list[tuple]:

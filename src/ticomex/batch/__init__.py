@@ -26,7 +26,14 @@ from pathlib import Path
 
 import ticomex
 from ticomex.batch.cache import KeyMaker, is_fresh
-from ticomex.conventions import DUCKDB_THREADS_VARIABLE
+from ticomex.conventions import (
+    DATA_DIR_PARAMETER,
+    DB_PARAMETER,
+    DEPARTMENT_PARAMETER,
+    DUCKDB_THREADS_VARIABLE,
+    PARAMS_DIR_PARAMETER,
+    YEAR_PARAMETER,
+)
 from ticomex.errors import TicomexError
 
 EXECUTED = "executed"
@@ -111,13 +118,13 @@ def notebook_parameters(
 ) -> dict[str, str]:
     """The template's parameters, all strings (absolute paths: the kernel's cwd is irrelevant)."""
     parameters = {
-        "departement": code,
-        "base": str(db.resolve()),
-        "parametres": str(params_dir.resolve()),
-        "sortie": str(layout.data(code).resolve()),
+        DEPARTMENT_PARAMETER: code,
+        DB_PARAMETER: str(db.resolve()),
+        PARAMS_DIR_PARAMETER: str(params_dir.resolve()),
+        DATA_DIR_PARAMETER: str(layout.data(code).resolve()),
     }
     if annee is not None:
-        parameters["annee"] = str(annee)
+        parameters[YEAR_PARAMETER] = str(annee)
     return parameters
 
 

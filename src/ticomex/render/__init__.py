@@ -69,9 +69,9 @@ class RenderReport:
 
 
 def _demo_note() -> str:
-    from ticomex.texts import DEMO_AVERTISSEMENT
+    from ticomex.texts import DEMO_NOTICE
 
-    return DEMO_AVERTISSEMENT
+    return DEMO_NOTICE
 
 
 def render(

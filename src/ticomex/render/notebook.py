@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ticomex.conventions import CHART_MIMETYPE, MARKDOWN_MIMETYPE
+from ticomex.conventions import CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, MARKDOWN_MIMETYPE
 from ticomex.errors import TicomexError
 
 INDICATORS_FILE = "indicateurs.json"
@@ -127,8 +127,8 @@ def read_blocks(notebook: Path) -> list[Block]:
                 blocks.append(
                     Chart(
                         spec=spec,
-                        nom=str(meta.get("nom") or f"graphique-{len(blocks) + 1}"),
-                        donnees=tuple(str(name) for name in meta.get("donnees", [])),
+                        nom=str(meta.get(CHART_NAME) or f"graphique-{len(blocks) + 1}"),
+                        donnees=tuple(str(name) for name in meta.get(CHART_DATA_FILES, [])),
                     )
                 )
             elif MARKDOWN_MIMETYPE in bundle:
