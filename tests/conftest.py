@@ -31,3 +31,22 @@ def demo_db(demo_release, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("db") / "demo.duckdb"
     ingest(demo_release, db)
     return db
+
+
+TEMPLATE = PROJECT / "notebooks" / "fiche.ipynb"
+
+
+def template_chart_names(template: Path = TEMPLATE) -> list[str]:
+    """The names of the charts the template shows, in order: the second argument of each
+    `show_chart(...)` call of its code cells (so that tests follow the template)."""
+    import ast
+    import json
+
+    names = []
+    for cell in json.loads(template.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        for node in ast.walk(ast.parse("".join(cell["source"]))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "show_chart":
+                names.append(node.args[1].value)
+    return names

@@ -252,7 +252,7 @@ def department(con: Connection, code: str) -> dict:
     ).fetchone()
     if row is None:
         raise TicomexError(f"unknown department {code!r} (not in the release's Departement_region.txt)")
-    return {"code": row[0], "nom": row[1], "region": row[2], "region_nom": row[3]}
+    return {"code": row[0], "name": row[1], "region": row[2], "region_name": row[3]}
 
 
 def total(con: Connection, scope: Scope, year: int, flow: str) -> int:
