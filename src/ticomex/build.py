@@ -93,9 +93,26 @@ def ensure_database(raw: Path, db: Path) -> None:
     print(report.text(), file=sys.stderr)
 
 
+def execute_notebooks(options: BuildOptions, before_executing=None) -> list:
+    """The notebooks of `options` executed (or found up to date): one batch Result each."""
+    from ticomex.batch import execute
+
+    return execute(
+        notebook=options.template,
+        params_dir=options.params_dir,
+        db=options.db,
+        out=options.out,
+        only=list(options.only) if options.only is not None else None,
+        annee=options.year,
+        jobs=options.jobs,
+        fresh_kernels=options.fresh_kernels,
+        before_executing=before_executing,
+    )
+
+
 def build(options: BuildOptions) -> int:
     """The whole publication; the exit code (non-zero when a department failed)."""
-    from ticomex.batch import execute, print_summary
+    from ticomex.batch import print_summary
     from ticomex.params import write_params
     from ticomex.render import RenderWorkers, render
 
@@ -112,17 +129,7 @@ def build(options: BuildOptions) -> int:
         workers.append(RenderWorkers(options.out, options.project.root, pdf=options.pdf, jobs=options.jobs))
 
     try:
-        results = execute(
-            notebook=options.template,
-            params_dir=options.params_dir,
-            db=options.db,
-            out=options.out,
-            only=list(options.only) if options.only is not None else None,
-            annee=options.year,
-            jobs=options.jobs,
-            fresh_kernels=options.fresh_kernels,
-            before_executing=start_render_workers,
-        )
+        results = execute_notebooks(options, before_executing=start_render_workers)
         report = render(
             out=options.out,
             project=options.project.root,

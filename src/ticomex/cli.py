@@ -97,20 +97,10 @@ def build_options(args: argparse.Namespace):
 
 
 def cmd_execute(args: argparse.Namespace) -> int:
-    from ticomex.batch import execute, print_summary
+    from ticomex.batch import print_summary
+    from ticomex.build import execute_notebooks
 
-    options = build_options(args)
-    results = execute(
-        notebook=options.template,
-        params_dir=options.params_dir,
-        db=options.db,
-        out=options.out,
-        only=list(options.only) if options.only is not None else None,
-        annee=options.year,
-        jobs=options.jobs,
-        fresh_kernels=options.fresh_kernels,
-    )
-    return print_summary(results)
+    return print_summary(execute_notebooks(build_options(args)))
 
 
 def cmd_render(args: argparse.Namespace) -> int:
