@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from ticomex import indicators
-from ticomex.conventions import CHART_MIMETYPE, METADATA_KEY
+from ticomex.conventions import CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, METADATA_KEY
 from ticomex.errors import TicomexError
 
 
@@ -106,7 +106,7 @@ def show_chart(spec: dict, nom: str, donnees: list[str] | None = None):
     display(
         {CHART_MIMETYPE: spec, "text/plain": f"<graphique {nom}>"},
         raw=True,
-        metadata={METADATA_KEY: {"nom": nom, "donnees": list(donnees or [])}},
+        metadata={METADATA_KEY: {CHART_NAME: nom, CHART_DATA_FILES: list(donnees or [])}},
     )
 
 
