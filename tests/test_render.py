@@ -24,6 +24,7 @@ from test_render_fixtures import (
     headings,
     make_department,
     make_publication,
+    template_chart_names,
     total_lines,
 )
 
@@ -598,3 +599,67 @@ def test_vega_bundle_is_built_once_without_printing(tmp_path, capfd):
         assert f"window.{name}" in script
     stamp = path.stat().st_mtime_ns
     assert vega_bundle(tmp_path) == path and path.stat().st_mtime_ns == stamp
+
+
+# --- colours and font: one source each ---------------------------------------------------
+
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b")
+
+
+def test_colours_are_written_only_in_style_py():
+    """The stylesheet and the PDF template name colours; `ticomex.style` gives their values."""
+    templates = PROJECT / "src" / "ticomex" / "render"
+    for path in (templates / "assets" / "ticomex.css", templates / "templates" / "fiche.typ"):
+        assert HEX_COLOUR.findall(path.read_text(encoding="utf-8")) == [], path
+
+
+def test_published_css_defines_every_colour_and_the_configured_font(published, tmp_path):
+    from ticomex import style
+
+    css = (published / "site" / "assets" / "ticomex.css").read_text(encoding="utf-8")
+    root = re.match(r"/\*.*?\*/\n:root \{\n(.*?)\n\}\n", css, re.DOTALL)
+    assert root, "the custom properties head the published stylesheet"
+    defined = dict(re.findall(r"--ticomex-([a-z-]+): (.*?);", root.group(1)))
+    used = set(re.findall(r"var\(--ticomex-([a-z-]+)\)", css))
+    assert used and used <= set(defined)
+    # Values as style.py and _quarto.yml write them.
+    assert defined["text"] == style.TEXT_COLOR == "#1f2933"
+    assert defined["muted-text"] == style.MUTED_TEXT_COLOR
+    assert defined["import"] == style.IMPORT_BLUE and defined["link"] == style.LINK_COLOR
+    assert defined["font"] == '"DejaVu Sans"'
+    assert "font-family: var(--ticomex-font), " in css
+    # Another font in _quarto.yml: the pages follow.
+    project = _project_with(tmp_path, lambda t: t.replace("mainfont: DejaVu Sans", "mainfont: DejaVu Serif"))
+    out = tmp_path / "out"
+    make_department(out, "92", "Hauts-de-Seine", "11", "Île-de-France")
+    render(out, project, pdf=False, engine="builtin")
+    assert '--ticomex-font: "DejaVu Serif";' in (out / "site" / "assets" / "ticomex.css").read_text(encoding="utf-8")
+
+
+def test_pdf_template_takes_its_colours_from_style(tmp_path):
+    from ticomex import style
+    from ticomex.render import pdf
+    from ticomex.render.config import load_config
+    from ticomex.render.notebook import Markdown, read_department
+
+    make_publication(tmp_path)
+    config = load_config(PROJECT)
+    session = RenderSession()
+    department = read_department(tmp_path / "notebooks" / "05.ipynb", tmp_path / "notebooks" / "data")
+    assert department.demo
+    images = pdf.ChartImages(tmp_path / "cache", config, session)
+    typst = pdf.sheet_typst(department, [Markdown("Texte")], config, "démo", images, session)
+    assert f'fill: rgb("{style.DEMO_TEXT}")' in typst  # the demo note heading each page
+    assert f'fill: rgb("{style.MUTED_TEXT_COLOR}")' in typst  # the footer
+    assert HEX_COLOUR.findall(typst) == [style.DEMO_TEXT, style.MUTED_TEXT_COLOR]
+
+
+def test_template_chart_names_are_unique_page_ids():
+    """Chart names are file and anchor names: each gives its own page id (`_` read as `-`),
+    none numbered to tell two apart."""
+    from ticomex.render.html import _chart_ids
+    from ticomex.render.notebook import Chart
+
+    names = template_chart_names()
+    assert names and len(set(names)) == len(names)
+    assert _chart_ids([Chart({}, name, ()) for name in names]) == [n.replace("_", "-") for n in names]

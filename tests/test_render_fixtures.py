@@ -201,3 +201,21 @@ def test_fixture_notebook_reads_back(tmp_path):
     # The chart metadata as `ticomex.sheet.show_chart` writes it (the literal keys: a renamed
     # constant must show here).
     assert charts[0]["metadata"] == {"ticomex": {"name": "pays", "data_files": ["pays.csv"]}}
+
+
+def template_chart_names(template: Path = PROJECT / "notebooks" / "fiche.ipynb") -> list[str]:
+    """The chart names of the template notebook, in order: the name argument of each
+    `show_chart(...)` call of its code cells (second positional, or `name=`). Tests that
+    need the number or the list of charts count them here instead of writing them down."""
+    import ast
+
+    names = []
+    for cell in json.loads(template.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "show_chart":
+                arguments = [*node.args[1:2], *(k.value for k in node.keywords if k.arg in ("name", "nom"))]
+                names += [ast.literal_eval(argument) for argument in arguments[:1]]
+    return names
