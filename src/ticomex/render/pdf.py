@@ -135,10 +135,10 @@ def _front_matter(department: Department, config: SiteConfig, demo_note: str, ti
 
 # Lines pandoc copies as they are (raw typst), marking where each block's typst begins.
 _MARK = "// ticomex:"
-_START, _END = f"{_MARK}debut", f"{_MARK}fin"
+_START, _END = f"{_MARK}start", f"{_MARK}end"
 # The template is filled once per set of options, the sheet's title left as this token (raw
 # typst in the metadata), replaced by the title's own typst.
-_TITLE_TOKEN = "ticomexTitreDeLaFiche"
+_TITLE_TOKEN = "ticomexSheetTitle"
 # A link reference definition applies to the whole document it is in: such a block is
 # converted alone, as the page renders it alone.
 _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:", re.MULTILINE)
