@@ -56,7 +56,7 @@ def test_template_is_committed_without_outputs():
 def test_sheet_executes(tmp_path, demo_db, params_dir, code):
     nb = run(tmp_path, demo_db, params_dir, code)
     charts = outputs(nb, CHART)
-    names = [o["metadata"]["ticomex"]["nom"] for o in charts]
+    names = [o["metadata"]["ticomex"]["name"] for o in charts]
     assert names == ["pays", "activites", "flux_export", "flux_export_region", "flux_export_france",
                      "flux_import", "flux_import_region", "flux_import_france"]
     text = "\n".join(o["data"]["text/markdown"] for o in outputs(nb, "text/markdown"))
