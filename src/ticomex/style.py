@@ -26,6 +26,31 @@ TEXT_COLOR = "#1f2933"
 MUTED_TEXT_COLOR = "#5b6776"  # secondary text: axis titles, leader lines, messages
 TEXT_ON_FILL = "#ffffff"  # labels drawn inside the blue and violet compartments
 RECT_SEPARATOR = "#ffffff"  # thin border between treemap compartments
+# The pages and PDFs around the charts.
+LINK_COLOR = "#1d4f91"
+DEMO_BACKGROUND = "#fff4d6"  # the demo note at the top of each page
+DEMO_BORDER = "#d08a00"
+DEMO_TEXT = "#8a5a00"  # the demo note heading each PDF page
+RULE_COLOR = "#d9dee5"  # the lines under the site's header and above its footer
+
+# Every colour by the name the site's CSS (`--ticomex-<name>`) and the PDF template use:
+# both are generated from this mapping (render/assets.py, render/pdf.py).
+COLOURS = {
+    "import": IMPORT_BLUE,
+    "export": EXPORT_VIOLET,
+    "negative": NEGATIVE_RED,
+    "positive": POSITIVE_GREEN,
+    "neutral-link": NEUTRAL_LINK,
+    "node": NODE_COLOR,
+    "text": TEXT_COLOR,
+    "muted-text": MUTED_TEXT_COLOR,
+    "text-on-fill": TEXT_ON_FILL,
+    "link": LINK_COLOR,
+    "demo-background": DEMO_BACKGROUND,
+    "demo-border": DEMO_BORDER,
+    "demo-text": DEMO_TEXT,
+    "rule": RULE_COLOR,
+}
 
 # Installed under /usr/share/fonts; the PDF renderer embeds the same font.
 FONT = "DejaVu Sans"
