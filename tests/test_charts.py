@@ -694,3 +694,7 @@ def test_configured_font_reads_the_config(tmp_path):
         assert expected in message
     with pytest.raises(TicomexError, match="option `format.typst.mainfont` missing"):
         charts.configured_font(write_config(tmp_path, {"fontsize": "9pt"}))
+    broken = tmp_path / "broken.yml"
+    broken.write_text("format: [typst\n", encoding="utf-8")
+    with pytest.raises(TicomexError, match="broken.yml: not valid YAML"):
+        charts.configured_font(broken)

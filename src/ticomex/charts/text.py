@@ -28,6 +28,8 @@ FONT_KEY = ("format", "typst", "mainfont")
 GENERIC_FAMILY = "sans-serif"  # for browsers without the configured font
 ELLIPSIS = "…"
 MIN_LABEL_WIDTH = 50  # px; less room than this gets no wrapped label at all
+# Chart data carry amounts in millions of euros (`style.to_meur`), so that the French number
+# locale formats axes and tooltips (`1 070.9`); labels drawn from Python use `meur_label`.
 MEUR_TITLE = f"({style.MEUR_UNIT})"
 
 # Advance widths in em by font family, as vl-convert measures them (10 px text, 20 vs 120
@@ -121,7 +123,10 @@ def configured_font(config: Path) -> Font:
     """The font a `_quarto.yml` names at `format.typst.mainfont`, with its widths; a clear
     error when the key is missing or no table here measures that font."""
     key = ".".join(FONT_KEY)
-    node = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+    try:
+        node = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise TicomexError(f"{config}: not valid YAML ({err})") from None
     for part in FONT_KEY:
         if not isinstance(node, dict) or part not in node:
             raise TicomexError(f"{config}: option `{key}` missing (the charts' font)")
