@@ -85,7 +85,7 @@ def valid(spec: dict) -> dict:
 
 
 def drawn_items(spec: dict) -> list[tuple[str, dict]]:
-    """(mark type, item) of every drawn mark item, description parsed into `champs`."""
+    """(mark type, item) of every drawn mark item, description parsed into `fields`."""
     scenegraph = vlc.vegalite_to_scenegraph(spec)
     found = []
 
@@ -98,7 +98,7 @@ def drawn_items(spec: dict) -> list[tuple[str, dict]]:
                         for part in item.get("description", "").split("; ")
                         if ": " in part
                     )
-                    found.append((node["marktype"], {**item, "champs": fields}))
+                    found.append((node["marktype"], {**item, "fields": fields}))
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -201,12 +201,12 @@ def test_partners_spec_is_valid_and_deterministic(partners):
 
 def test_partners_colours_sides_and_order(partners):
     items = drawn_items(charts.partners_chart(partners))
-    bars = [i for t, i in items if t == "rect" and "serie" in i["champs"]]
-    by = {(b["champs"]["Pays"], b["champs"]["serie"]): b for b in bars}
+    bars = [i for t, i in items if t == "rect" and "serie" in i["fields"]]
+    by = {(b["fields"]["Pays"], b["fields"]["serie"]): b for b in bars}
     zero_x = by[("Italie", "Exportations")]["x"]
 
-    for pays in partners["pays"]:
-        imp, exp = by[(pays, "Importations")], by[(pays, "Exportations")]
+    for country in partners["pays"]:
+        imp, exp = by[(country, "Importations")], by[(country, "Exportations")]
         assert imp["fill"] == style.IMPORT_BLUE
         assert exp["fill"] == style.EXPORT_VIOLET
         assert imp["x2"] == pytest.approx(zero_x) and imp["x"] <= zero_x  # left
@@ -220,12 +220,12 @@ def test_partners_colours_sides_and_order(partners):
         "Italie": style.POSITIVE_GREEN,
         "Pologne": style.POSITIVE_GREEN,
     }
-    balance_bars = {b["champs"]["Pays"]: b["fill"] for b in bars if b["champs"]["serie"].startswith("Solde")}
+    balance_bars = {b["fields"]["Pays"]: b["fill"] for b in bars if b["fields"]["serie"].startswith("Solde")}
     assert balance_bars == expected
     balance_texts = {
-        i["champs"]["Pays"]: (i["fill"], i["text"])
+        i["fields"]["Pays"]: (i["fill"], i["text"])
         for t, i in items
-        if t == "text" and "solde_meur" in i["champs"]
+        if t == "text" and "solde_meur" in i["fields"]
     }
     assert balance_texts == {
         "États-Unis": (style.NEGATIVE_RED, "−950.9"),
@@ -235,14 +235,14 @@ def test_partners_colours_sides_and_order(partners):
     }
 
     # Rows top to bottom in the order given, each country's name level with its bars.
-    tops = [by[(pays, "Importations")]["y"] for pays in partners["pays"]]
+    tops = [by[(country, "Importations")]["y"] for country in partners["pays"]]
     assert tops == sorted(tops) and len(set(tops)) == len(tops)
-    names = {i["text"]: i for t, i in items if t == "text" and "pays_court" in i["champs"]}
+    names = {i["text"]: i for t, i in items if t == "text" and "pays_court" in i["fields"]}
     assert list(names) == list(partners["pays"])
-    for pays in partners["pays"]:
-        bar = by[(pays, "Importations")]
-        assert names[pays]["y"] == pytest.approx(bar["y"] + bar["height"] / 2, abs=0.5)
-        assert names[pays]["x"] <= min(b["x"] for b in bars)  # left of every bar
+    for country in partners["pays"]:
+        bar = by[(country, "Importations")]
+        assert names[country]["y"] == pytest.approx(bar["y"] + bar["height"] / 2, abs=0.5)
+        assert names[country]["x"] <= min(b["x"] for b in bars)  # left of every bar
 
     # The longest bar is the largest amount: US imports.
     widths = {key: b["width"] for key, b in by.items() if key[1] in ("Importations", "Exportations")}
@@ -264,7 +264,7 @@ def test_partners_long_country_name_cut_on_axis_whole_in_tooltip(partners):
     axis_labels = [t for t in svg_texts(vlc.vegalite_to_svg(chart)) if t.startswith("Saint")]
     assert len(axis_labels) == 1 and axis_labels[0].endswith("…")
     assert measured_width(axis_labels[0]) <= bars.ROW_LABEL_WIDTH + 1
-    tooltips = {i["champs"]["Pays"] for t, i in drawn_items(chart) if t == "rect"}
+    tooltips = {i["fields"]["Pays"] for t, i in drawn_items(chart) if t == "rect"}
     assert long_name in tooltips
     assert "Italie" in svg_texts(vlc.vegalite_to_svg(chart))  # short names untouched
 
@@ -293,16 +293,16 @@ def test_treemap_layout_areas_and_blocks(activities):
     # Blocks side by side, same height, widths proportional to 100 and 300 M€.
     import_width, export_width = usable * 100 / 400, usable * 300 / 400
     area_per_euro = usable * 340 / (400 * M)
-    rects["aire"] = (rects["x2"] - rects["x"]) * (rects["y2"] - rects["y"])
+    rects["area"] = (rects["x2"] - rects["x"]) * (rects["y2"] - rects["y"])
     for row in rects.itertuples():
-        assert row.aire == pytest.approx(row.valeur_eur * area_per_euro, rel=1e-9)
+        assert row.area == pytest.approx(row.valeur_eur * area_per_euro, rel=1e-9)
         assert 0 <= row.y < row.y2 <= 340 + 1e-9
         if row.flux == "import":
             assert 0 <= row.x < row.x2 <= import_width + 1e-9
         else:
             assert import_width + 8 - 1e-9 <= row.x < row.x2 <= 600 + 1e-9
     # Areas inside a block add up to the block: the compartments tile it.
-    block_area = rects.groupby("flux")["aire"].sum()
+    block_area = rects.groupby("flux")["area"].sum()
     assert block_area["import"] == pytest.approx(import_width * 340)
     assert block_area["export"] == pytest.approx(export_width * 340)
     # Imports first, then by value descending within each flow.
@@ -322,12 +322,12 @@ def test_treemap_colours_labels_and_tooltips(activities):
     chart = charts.treemap_chart(activities, "Principales activités")
     spec_json(chart)
     items = drawn_items(chart)
-    compartments = {i["champs"]["Code A129"]: i for t, i in items if t == "rect"}
+    compartments = {i["fields"]["Code A129"]: i for t, i in items if t == "rect"}
     assert set(compartments) == set(activities["code_a129"])
     for code, flux in zip(activities["code_a129"], activities["flux"]):
         expected = style.IMPORT_BLUE if flux == "import" else style.EXPORT_VIOLET
         assert compartments[code]["fill"] == expected
-    assert compartments["C10"]["champs"]["Valeur (M€)"] == "200.0"
+    assert compartments["C10"]["fields"]["Valeur (M€)"] == "200.0"
     labels = [i["text"] for t, i in items if t == "text" and isinstance(i["text"], list)]
     assert ["Produits chimiques", "100.0 M€"] in labels
     headers = {i["text"]: i["fill"] for t, i in items if t == "text" and isinstance(i["text"], str)}
@@ -353,7 +353,7 @@ def test_treemap_labels_fit_their_compartments(activities):
     long = activities.assign(produit=activities["produit"].replace("Produits chimiques", LONG_PRODUCT))
     chart = charts.treemap_chart(long)
     items = drawn_items(chart)
-    rects = {i["champs"]["Code A129"]: i for t, i in items if t == "rect"}
+    rects = {i["fields"]["Code A129"]: i for t, i in items if t == "rect"}
     labels = [i for t, i in items if t == "text" and isinstance(i["text"], list)]
     assert labels
     for label in labels:
@@ -457,8 +457,8 @@ def test_sankey_chart_colours_and_ribbon_ends(links):
     drawn = {}
     for t, i in items:
         if t == "symbol":
-            assert i["champs"]["Flux"] not in drawn
-            drawn[i["champs"]["Flux"]] = i
+            assert i["fields"]["Flux"] not in drawn
+            drawn[i["fields"]["Flux"]] = i
     assert set(drawn) == {f"{s} → {c}" for s, c in zip(links["produit"], links["pays"])}
     red = {"A → X", "C → Y"}
     for name, item in drawn.items():
@@ -480,8 +480,8 @@ def test_sankey_chart_colours_and_ribbon_ends(links):
     assert c4 == px((c1[0], c1[1] + a_x.epaisseur), abs=0.11)
     # Flat where the ribbon meets its nodes: control points level with the ends.
     assert (c1[1], c2[1]) == px((a_x.y0, a_x.y1), abs=0.051)
-    assert drawn["A → X"]["champs"]["Valeur (M€)"] == "50.0"
-    node_tips = {i["champs"].get("Libellé") for t, i in items if t == "rect"}
+    assert drawn["A → X"]["fields"]["Valeur (M€)"] == "50.0"
+    node_tips = {i["fields"].get("Libellé") for t, i in items if t == "rect"}
     assert node_tips == {"A", "B", "C", "X", "Y", "Autres"}
 
 
@@ -565,19 +565,19 @@ def test_ranked_bars_order_values_and_colour(products):
     chart = charts.ranked_bars_chart(products, label="produit", title="Premiers produits", color=style.IMPORT_BLUE)
     assert '"Premiers produits"' in spec_json(chart)
     items = drawn_items(chart)
-    bars_drawn = [i for t, i in items if t == "rect" and "Libellé" in i["champs"]]
+    bars_drawn = [i for t, i in items if t == "rect" and "Libellé" in i["fields"]]
     # Largest on top, ties (Meubles, Machines: 30 M€) in the frame's order.
-    top_to_bottom = [b["champs"]["Libellé"] for b in sorted(bars_drawn, key=lambda b: b["y"])]
+    top_to_bottom = [b["fields"]["Libellé"] for b in sorted(bars_drawn, key=lambda b: b["y"])]
     assert top_to_bottom == [LONG_PRODUCT, "Produits pharmaceutiques", "Meubles", "Machines"]
     assert {b["fill"] for b in bars_drawn} == {style.IMPORT_BLUE}
     # Lengths proportional to the values, from one origin.
-    by_name = {b["champs"]["Libellé"]: b for b in bars_drawn}
+    by_name = {b["fields"]["Libellé"]: b for b in bars_drawn}
     assert {b["x"] for b in bars_drawn} == {0}
     assert by_name["Produits pharmaceutiques"]["width"] / by_name[LONG_PRODUCT]["width"] == pytest.approx(
         250 / 1070.9, rel=1e-3
     )
     # Each amount at its bar's end, in French format, inside the plot.
-    values = {i["champs"]["Libellé"]: i for t, i in items if t == "text" and "Libellé" in i["champs"]}
+    values = {i["fields"]["Libellé"]: i for t, i in items if t == "text" and "Libellé" in i["fields"]}
     assert {name: v["text"] for name, v in values.items()} == {
         LONG_PRODUCT: "1 070.9", "Produits pharmaceutiques": "250.0", "Meubles": "30.0", "Machines": "30.0",
     }
@@ -586,7 +586,7 @@ def test_ranked_bars_order_values_and_colour(products):
         assert value["x"] == pytest.approx(bar["x"] + bar["width"])
         assert value["x"] + bars.VALUE_LABEL_OFFSET + measured_width(value["text"]) <= bars.PLOT_WIDTH + 1
     # Names left of the plot, cut to the label column, whole in the tooltip.
-    names = [i["text"] for t, i in items if t == "text" and "libelle_court" in i["champs"]]
+    names = [i["text"] for t, i in items if t == "text" and "libelle_court" in i["fields"]]
     assert names[1:] == ["Produits pharmaceutiques", "Meubles", "Machines"]
     assert names[0].endswith("…") and LONG_PRODUCT.startswith(names[0][:-1])
     assert measured_width(names[0]) <= bars.ROW_LABEL_WIDTH + 1

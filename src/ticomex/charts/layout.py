@@ -113,13 +113,13 @@ def sankey_geometry(links: list[tuple], width: float, height: float) -> tuple[li
     for side, nodes_of_side in sides.items():
         heights = [value * px_per_euro for _, value in nodes_of_side]
         top = (height - (sum(heights) + SANKEY_NODE_GAP * (len(nodes_of_side) - 1))) / 2
-        for rang, ((libelle, value), node_height) in enumerate(zip(nodes_of_side, heights)):
+        for rank, ((label, value), node_height) in enumerate(zip(nodes_of_side, heights)):
             node = {
-                "cote": side, "rang": rang, "libelle": libelle, "valeur_eur": value,
+                "cote": side, "rang": rank, "libelle": label, "valeur_eur": value,
                 "x": node_x[side][0], "x2": node_x[side][1], "y": top, "y2": top + node_height,
             }  # fmt: skip
             nodes.append(node)
-            placed[(side, libelle)] = node
+            placed[(side, label)] = node
             top += node_height + SANKEY_NODE_GAP
     # Stack each node's links in the order of their other ends, so that ribbons leaving
     # one node do not cross each other.
@@ -127,10 +127,10 @@ def sankey_geometry(links: list[tuple], width: float, height: float) -> tuple[li
         links, key=lambda link: (placed[(LEFT, link[0])]["rang"], placed[(RIGHT, link[1])]["rang"])
     )
     result, below_source, below_target = [], {}, {}
-    for lien, (source, cible, value, rouge) in enumerate(ranked):
+    for link_id, (source, target, value, red) in enumerate(ranked):
         result.append(
             {
-                "lien": lien, "source": source, "cible": cible, "valeur_eur": value, "rouge": rouge,
+                "lien": link_id, "source": source, "cible": target, "valeur_eur": value, "rouge": red,
                 "x0": node_x[LEFT][1], "x1": node_x[RIGHT][0], "epaisseur": value * px_per_euro,
             }
         )  # fmt: skip

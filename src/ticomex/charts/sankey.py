@@ -25,9 +25,9 @@ SANKEY_RIBBONS, SANKEY_NODES, SANKEY_LABELS, SANKEY_LEADERS = (
 )
 
 
-def _node_label_lines(libelle: str, valeur_eur: int) -> list[str]:
+def _node_label_lines(name: str, value_eur: int) -> list[str]:
     width = SANKEY_LABEL_WIDTH - SANKEY_LABEL_GAP
-    return [*(wrap(libelle, width, SANKEY_NAME_LINES) or [libelle]), meur_label(valeur_eur)]
+    return [*(wrap(name, width, SANKEY_NAME_LINES) or [name]), meur_label(value_eur)]
 
 
 def _label_height(lines: list[str]) -> float:
@@ -49,7 +49,7 @@ def sankey_chart(
     if not drawn:
         return message_chart(NO_TRADE_MESSAGE, title, SANKEY_WIDTH, declarations=declarations)
     label_lines = {
-        side: [_node_label_lines(libelle, value) for libelle, value in side_nodes(drawn, index)]
+        side: [_node_label_lines(name, value) for name, value in side_nodes(drawn, index)]
         for index, side in enumerate((LEFT, RIGHT))
     }
     needed = max(

@@ -21,14 +21,14 @@ TREEMAP_COMPARTMENTS, TREEMAP_LABELS, TREEMAP_HEADERS = (
 )
 
 
-def _compartment_label(produit: str, valeur_eur: int, width: float, height: float) -> list[str]:
+def _compartment_label(product: str, value_eur: int, width: float, height: float) -> list[str]:
     """The product's name (wrapped) and value if they fit in the compartment, else []."""
-    value = meur_label(valeur_eur)
+    value = meur_label(value_eur)
     room = width - 2 * LABEL_PADDING
     if room < text_width(value):
         return []
     lines_available = int((height - 2 * LABEL_PADDING) // style.LINE_HEIGHT)
-    name = wrap(produit, room, lines_available - 1)
+    name = wrap(product, room, lines_available - 1)
     return [*name, value] if name else []
 
 
