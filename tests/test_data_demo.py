@@ -53,14 +53,14 @@ def published_figures() -> list[dict[str, str]]:
             return list(csv.DictReader(handle))
     return [
         {
-            "niveau": c.niveau,
+            "niveau": c.level,
             "code": c.code,
-            "flux": c.flux,
+            "flux": c.flow,
             "total_millions_eur": str(c.total_millions_eur),
-            "part_region_pct": str(c.part_region_pct or ""),
-            "part_nationale_pct": str(c.part_nationale_pct or ""),
+            "part_region_pct": str(c.regional_share_pct or ""),
+            "part_nationale_pct": str(c.national_share_pct or ""),
         }
-        for c in reference.chiffres_publies_2024()
+        for c in reference.published_figures_2024()
     ]
 
 
@@ -143,7 +143,7 @@ def test_calibrated_on_the_published_figures(totals_2024):
     france = {f["flux"]: Decimal(f["total_millions_eur"]) for f in figures if f["niveau"] == "france"}
     assert totals_2024[("france", "FR", "E")] == 580_354_500_000 == france["E"] * 1_000_000
     assert totals_2024[("france", "FR", "I")] == 684_776_300_000 == france["I"] * 1_000_000
-    region_of = {d.code: d.region for d in reference.departements()}
+    region_of = {d.code: d.region for d in reference.departments()}
     checked = 0
     for f in figures:
         total = totals_2024[(f["niveau"], f["code"], f["flux"])]
@@ -241,7 +241,7 @@ def test_demo_ingests_and_says_it_is_demo(demo, tmp_path, totals_2024):
 
     db = tmp_path / "demo.duckdb"
     report = ingest(demo, db)
-    assert report.donnees == "demo" and report.rows_loaded == 2 * DEFAULT_ROWS
+    assert report.data_kind == "demo" and report.rows_loaded == 2 * DEFAULT_ROWS
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT valeur FROM publication WHERE cle = 'donnees'").fetchone() == ("demo",)
         by_department = dict(

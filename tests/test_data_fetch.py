@@ -39,7 +39,7 @@ def test_unpack_a_complete_release_even_nested(release_files, tmp_path):
     out = unpack_release(archive, tmp_path / "officiel")
     release = locate_release(out)
     assert release.a129 == out / "Regional" / "Libelle_A129.txt"
-    assert [f.flux for f in release.data_files] == ["E", "I"]
+    assert [f.flow for f in release.data_files] == ["E", "I"]
 
 
 def test_incomplete_archive_names_the_missing_file_and_keeps_the_previous_release(release_files, tmp_path):
@@ -74,7 +74,7 @@ def test_not_a_zip(tmp_path):
 def test_fetch_from_a_local_file_url(release_files, tmp_path):
     archive = make_zip(release_files, tmp_path / "r.zip")
     out = fetch_release(None, tmp_path / "officiel", url=archive.as_uri())
-    assert locate_release(out).pays.name == "Libelle_PAYS.txt"
+    assert locate_release(out).countries.name == "Libelle_PAYS.txt"
 
 
 def test_offline_is_a_clear_error(tmp_path, monkeypatch, capsys):

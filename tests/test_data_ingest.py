@@ -122,11 +122,11 @@ def test_schema_tables_and_labels_valid_in_the_year(tmp_path):
     assert "DGDDI" in publication["source"]
 
 
-def test_demo_marker_sets_donnees_demo(tmp_path):
+def test_demo_marker_marks_the_database_as_demo(tmp_path):
     raw = write_release(tmp_path / "raw", demo=True)
     report = ingest(raw, tmp_path / "t.duckdb")
     publication = dict(query(tmp_path / "t.duckdb", "SELECT cle, valeur FROM publication"))
-    assert publication["donnees"] == "demo" and report.donnees == "demo"
+    assert publication["donnees"] == "demo" and report.data_kind == "demo"
     assert publication["source"] == "Données de démonstration synthétiques"
     assert "synthetic demo data" in report.text()
 
@@ -276,7 +276,7 @@ def test_each_bad_line_is_named_with_file_line_and_reason(tmp_path, bad_line, re
     with pytest.raises(IngestError) as caught:
         ingest(raw, db)
     assert f"REGIONAL_CPF4PAYSE.txt, line 2: {reason}" in str(caught.value)
-    assert [(b.fichier, b.ligne) for b in caught.value.bad_lines] == [("REGIONAL_CPF4PAYSE.txt", 2)]
+    assert [(b.file, b.line) for b in caught.value.bad_lines] == [("REGIONAL_CPF4PAYSE.txt", 2)]
     assert db.read_bytes() == b"the previous database"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw", "t.duckdb"]
 
@@ -352,7 +352,7 @@ def test_bad_label_file_line_is_named(tmp_path):
         ingest(raw, tmp_path / "t.duckdb")
     message = str(caught.value)
     assert "Libelle_PAYS.txt, line 2: expected 4 fields (Code;Libellé;début;fin), found 3" in message
-    assert "Libelle_PAYS.txt, line 3: validity '1900'-'999912' is not two AAAAMM dates" in message
+    assert "Libelle_PAYS.txt, line 3: validity '1900'-'999912' is not two YYYYMM dates" in message
 
 
 def test_missing_label_file_is_named(tmp_path):
