@@ -200,6 +200,7 @@ def test_specialisations(demo_rows):
 
 def test_same_command_same_bytes(demo, tmp_path):
     again = write_demo_release(tmp_path / "again")
+    assert sorted(p.name for p in again.iterdir()) == sorted(p.name for p in demo.iterdir())
     for path in sorted(demo.iterdir()):
         assert (again / path.name).read_bytes() == path.read_bytes(), path.name
 

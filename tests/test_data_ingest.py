@@ -355,14 +355,93 @@ def test_bad_label_file_line_is_named(tmp_path):
     assert "Libelle_PAYS.txt, line 3: validity '1900'-'999912' is not two YYYYMM dates" in message
 
 
-def test_missing_label_file_is_named(tmp_path):
+@pytest.mark.parametrize(
+    ("bad_line", "reason"),
+    [
+        ("BE;Belgium;199901;202012", "code BE with start 199901 already on line 1"),
+        ("AR;Argentine;202001;201912", "validity starts (202001) after it ends (201912)"),
+        ("AR;Argentine;190013;999912", "validity '190013'-'999912' is not two YYYYMM dates"),
+        ("AR;;190001;999912", "empty code or label"),
+        ('AR;"Argen"tine;190001;999912', "unreadable quoting"),
+    ],
+)
+def test_each_bad_label_line_is_named(tmp_path, bad_line, reason):
+    raw = write_release(tmp_path / "raw")
+    (raw / "Libelle_PAYS.txt").write_text(f"BE;Belgique;199901;999912\r\n{bad_line}\r\n", encoding="utf-8")
+    with pytest.raises(IngestError) as caught:
+        ingest(raw, tmp_path / "t.duckdb")
+    assert f"Libelle_PAYS.txt, line 2: {reason}" in str(caught.value)
+    assert [(b.file, b.line) for b in caught.value.bad_lines] == [("Libelle_PAYS.txt", 2)]
+
+
+def test_empty_label_file_is_named(tmp_path):
+    raw = write_release(tmp_path / "raw")
+    (raw / "Libelle_PAYS.txt").write_text("\r\n\r\n")
+    with pytest.raises(IngestError, match="Libelle_PAYS.txt, line 1: no label in the file"):
+        ingest(raw, tmp_path / "t.duckdb")
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ("01;Ain bis;18;Auvergne - Rhône-Alpes", "department 01 already on line 1"),
+        (
+            "06;Alpes-Maritimes;21;PACA",
+            "region 21 is named \"Provence-Alpes-Côte d'Azur\" on line 2, here 'PACA'",
+        ),
+        ("06;Alpes-Maritimes;21", "expected 4 fields (code;libellé;code région;libellé région), found 3"),
+        ("06;;21;Provence-Alpes-Côte d'Azur", "empty field"),
+    ],
+)
+def test_each_bad_department_line_is_named(tmp_path, extra, reason):
+    raw = write_release(tmp_path / "raw")
+    (raw / "Departement_region.txt").write_bytes((DEPARTEMENTS + extra + "\r\n").encode("utf-8"))
+    with pytest.raises(IngestError) as caught:
+        ingest(raw, tmp_path / "t.duckdb")
+    assert f"Departement_region.txt, line 4: {reason}" in str(caught.value)
+
+
+def test_label_file_neither_utf8_nor_cp1252_is_named(tmp_path):
+    raw = write_release(tmp_path / "raw")
+    # 0x81 is undefined in cp1252 and invalid alone in UTF-8.
+    (raw / "Libelle_A129.txt").write_bytes(
+        b"A01Z;Produits;200901;999912\r\nC10A;Viande \x81;200901;999912\r\n"
+    )
+    with pytest.raises(IngestError, match=r"^Libelle_A129.txt, line 2: neither UTF-8 nor cp1252 text$"):
+        ingest(raw, tmp_path / "t.duckdb")
+
+
+def test_a_release_folder_holds_one_release(tmp_path):
+    raw = write_release(tmp_path / "raw")
+    (raw / "old").mkdir()
+    shutil.copy(raw / "Libelle_PAYS.txt", raw / "old" / "Libelle_PAYS.txt")
+    with pytest.raises(
+        TicomexError, match=r"Libelle_PAYS.txt found more than once \(Libelle_PAYS.txt, old/Libelle_PAYS.txt\)"
+    ):
+        ingest(raw, tmp_path / "t.duckdb")
+    (raw / "old" / "Libelle_PAYS.txt").unlink()
+    (raw / "Region_2018_Export.txt").write_text(GOOD + "\r\n")
+    with pytest.raises(
+        TicomexError, match="holds both REGIONAL_CPF4PAYSE.txt/REGIONAL_CPF4PAYSI.txt and annual"
+    ):
+        ingest(raw, tmp_path / "t.duckdb")
+    (raw / "REGIONAL_CPF4PAYSE.txt").unlink()
+    (raw / "REGIONAL_CPF4PAYSI.txt").unlink()
+    (raw / "Region_2018_Export.txt").unlink()
+    with pytest.raises(TicomexError, match="REGIONAL_CPF4PAYSE.txt is missing"):
+        ingest(raw, tmp_path / "t.duckdb")
+
+
+def test_missing_label_file_is_named(tmp_path, capsys):
     raw = write_release(tmp_path / "raw")
     (raw / "Libelle_A129.txt").unlink()
     with pytest.raises(TicomexError, match="Libelle_A129.txt is missing"):
         ingest(raw, tmp_path / "t.duckdb")
-    assert (
-        main(["data", "ingest", "--raw", str(tmp_path / "nowhere"), "--db", str(tmp_path / "t.duckdb")]) == 1
-    )
+    nowhere = tmp_path / "nowhere"
+    assert main(["data", "ingest", "--raw", str(nowhere), "--db", str(tmp_path / "t.duckdb")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"ticomex: {nowhere}: release folder not found") and "ticomex data demo" in err
+    assert not (tmp_path / "t.duckdb").exists()
 
 
 def test_non_utf8_bytes_are_reported_not_crashing(tmp_path):

@@ -375,7 +375,9 @@ def _duplicates(con: duckdb.DuckDBPyConnection, names: list[str], suspect: str) 
     con.unregister("shared_hashes")
     bad = []
     for flow, year, quarter, department, cpf4, country, file_indexes, line_numbers in groups:
-        described = f"{flow}, {year}, quarter {quarter}, department {department}, CPF4 {cpf4}, country {country}"
+        described = (
+            f"{flow}, {year}, quarter {quarter}, department {department}, CPF4 {cpf4}, country {country}"
+        )
         for file_index, line_number in zip(file_indexes, line_numbers):
             others = [
                 (f"line {other}" if f == file_index else f"{names[f]} line {other}")
@@ -461,12 +463,15 @@ def _keep_good_rows(
     return tuple(reports)
 
 
-def _create_final_tables(con: duckdb.DuckDBPyConnection, data_kind: str, fingerprint: str, source: str) -> None:
+def _create_final_tables(
+    con: duckdb.DuckDBPyConnection, data_kind: str, fingerprint: str, source: str
+) -> None:
     con.execute(
         """
         CREATE TABLE out_db.departements AS SELECT code, name AS nom, region FROM file_departments;
         CREATE TABLE out_db.regions AS
-            SELECT region AS code, any_value(region_name) AS nom FROM file_departments GROUP BY region ORDER BY code;
+            SELECT region AS code, any_value(region_name) AS nom FROM file_departments
+            GROUP BY region ORDER BY code;
         """
     )
     for kind in ("a129", "cpf4", "pays"):
@@ -476,8 +481,9 @@ def _create_final_tables(con: duckdb.DuckDBPyConnection, data_kind: str, fingerp
             f"""
             CREATE TABLE out_db.libelles_{kind} AS
             SELECT a.annee::SMALLINT AS annee, e.code,
-                   arg_max(e.label, (e.valid_from <= a.annee * 100 + 12 AND e.valid_to >= a.annee * 100 + 1)::INTEGER
-                                    * 1000000 + e.valid_from) AS libelle
+                   arg_max(e.label,
+                           (e.valid_from <= a.annee * 100 + 12 AND e.valid_to >= a.annee * 100 + 1)::INTEGER
+                           * 1000000 + e.valid_from) AS libelle
             FROM (SELECT DISTINCT annee::INTEGER AS annee FROM out_db.commerce) AS a
                 CROSS JOIN file_labels_{kind} AS e
             GROUP BY a.annee, e.code ORDER BY a.annee, e.code
