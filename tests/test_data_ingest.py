@@ -18,11 +18,11 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 # Small label files in the official layout, written by hand (so these tests need no ../shared).
 A129 = "\ufeffA01Z;Produits de la culture et de l’élevage;200901;999912\r\nC10A;Viande et produits à base de viande;200901;999912\r\nC26E;\"Appareils de mesure, d'essai et de navigation ; articles d'horlogerie\";200901;999912\r\n"
-PAYS = (
+COUNTRIES = (
     "AR;Argentine;190001;999912\r\nAT;Autriche;190001;999912\r\nBE;Belgique;199901;999912\r\n"
     "BR;Brésil;190001;999912\r\nQU;Pays NDA;190001;199912\r\nQU;Pays et territoires non déterminés;201201;999912\r\n"
 )
-DEPARTEMENTS = "01;Ain;18;Auvergne - Rhône-Alpes\r\n05;Hautes-Alpes;21;Provence-Alpes-Côte d'Azur\r\n99;Principauté de Monaco;21;Provence-Alpes-Côte d'Azur\r\n"
+DEPARTMENTS = "01;Ain;18;Auvergne - Rhône-Alpes\r\n05;Hautes-Alpes;21;Provence-Alpes-Côte d'Azur\r\n99;Principauté de Monaco;21;Provence-Alpes-Côte d'Azur\r\n"
 CPF4 = "0111;Céréales (à l'exclusion du riz), légumineuses et oléagineux;201501;999912\r\n1011;Viandes de boucherie;201501;999912\r\n2651;Instruments de mesure;201501;999912\r\n"
 
 # The example rows of ../shared/FORMAT.md, by file.
@@ -43,8 +43,8 @@ def write_release(
     (folder / "REGIONAL_CPF4PAYSE.txt").write_bytes("".join(r + newline for r in export_rows).encode())
     (folder / "REGIONAL_CPF4PAYSI.txt").write_bytes("".join(r + newline for r in import_rows).encode())
     (folder / "Libelle_A129.txt").write_bytes(A129.encode("utf-8"))
-    (folder / "Libelle_PAYS.txt").write_bytes(PAYS.encode("utf-8"))
-    (folder / "Departement_region.txt").write_bytes(DEPARTEMENTS.encode("utf-8"))
+    (folder / "Libelle_PAYS.txt").write_bytes(COUNTRIES.encode("utf-8"))
+    (folder / "Departement_region.txt").write_bytes(DEPARTMENTS.encode("utf-8"))
     if cpf4:
         (folder / "Libelle_CPF4_rev2.1.txt").write_bytes(CPF4.encode("cp1252"))
     if demo:
@@ -395,7 +395,7 @@ def test_empty_label_file_is_named(tmp_path):
 )
 def test_each_bad_department_line_is_named(tmp_path, extra, reason):
     raw = write_release(tmp_path / "raw")
-    (raw / "Departement_region.txt").write_bytes((DEPARTEMENTS + extra + "\r\n").encode("utf-8"))
+    (raw / "Departement_region.txt").write_bytes((DEPARTMENTS + extra + "\r\n").encode("utf-8"))
     with pytest.raises(IngestError) as caught:
         ingest(raw, tmp_path / "t.duckdb")
     assert f"Departement_region.txt, line 4: {reason}" in str(caught.value)
@@ -528,9 +528,9 @@ def test_fingerprint_follows_the_release_bytes(tmp_path):
     assert release_fingerprint(raw) == first
     ingest(raw, db)
     assert recorded_fingerprint(db) == first
-    (raw / "Libelle_PAYS.txt").write_bytes(PAYS.replace("Brésil", "Bresil").encode())
+    (raw / "Libelle_PAYS.txt").write_bytes(COUNTRIES.replace("Brésil", "Bresil").encode())
     assert release_fingerprint(raw) != first
-    (raw / "Libelle_PAYS.txt").write_bytes(PAYS.encode())
+    (raw / "Libelle_PAYS.txt").write_bytes(COUNTRIES.encode())
     assert release_fingerprint(raw) == first
     (raw / "DEMONSTRATION.txt").write_text("x")
     assert release_fingerprint(raw) != first
