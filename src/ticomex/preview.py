@@ -219,15 +219,22 @@ def descendants(pid: int) -> dict[int, int]:
     return result
 
 
+def _signal_group(group: int, signum: int) -> None:
+    try:
+        os.killpg(group, signum)
+    except ProcessLookupError:  # it ended meanwhile
+        pass
+
+
 def end_process_tree(process: subprocess.Popen) -> None:
     """End a child started in its own process group, and everything it started."""
     started = descendants(process.pid)
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+        _signal_group(process.pid, signal.SIGTERM)
         try:
             process.wait(STOP_SECONDS)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            _signal_group(process.pid, signal.SIGKILL)
             process.wait()
     # Kernels leave when they see their parent gone (within a second); the others now.
     deadline = time.monotonic() + STOP_SECONDS
