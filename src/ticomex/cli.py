@@ -1,4 +1,4 @@
-"""Command line: `ticomex data demo|fetch|ingest`, `params`, `execute`, `render`, `build`.
+"""Command line: `ticomex data demo|fetch|ingest`, `params`, `execute`, `render`, `build`, `preview`.
 
 Heavy modules are imported inside each command so that `ticomex --help` and no-op
 rebuilds start fast.
@@ -65,6 +65,10 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 def _add_execute_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", nargs="+", metavar="CODE", help="departments to build (default: all)")
+    _add_notebook_options(p)
+
+
+def _add_notebook_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="DuckDB file (default: the project's data/ticomex.duckdb)")
     p.add_argument("--out", help="output folder (default: the project's output/)")
     p.add_argument("--params", help="params folder (default: the project's params/)")
@@ -116,6 +120,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     from ticomex.build import build
 
     return build(build_options(args))
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from ticomex.preview import preview
+
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise TicomexError(f"--port {args.port}: must be between 0 and 65535")
+    port = {} if args.port is None else {"port": args.port}
+    return preview(build_options(args), department=args.department, **port)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -173,6 +186,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--raw", help="release folder (default: the demo release, generated if absent)")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser(
+        "preview",
+        help="build one department, serve it on 127.0.0.1 and rebuild it when its inputs change",
+        description="Build one department (HTML only unless --pdf), serve output/site/ on 127.0.0.1, "
+        "rebuild on every change of the template, its params file, _quarto.yml, the database or "
+        "the package source, and reload the open page. Ctrl-C stops it (exit code 0).",
+    )
+    p.add_argument("department", nargs="?", metavar="CODE", help="department (default: 05, else the first params file)")
+    p.add_argument("--port", type=int, help="port on 127.0.0.1 (default: 4321; 0: any free port)")
+    p.add_argument("--pdf", dest="no_pdf", action="store_false", help="render the PDF too")
+    _add_notebook_options(p)
+    p.set_defaults(func=cmd_preview, only=None)
     return ap
 
 
