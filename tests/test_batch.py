@@ -356,17 +356,20 @@ CELL_BY_CELL_CELLS = [
 
 @slow
 def test_notebooks_run_cell_by_cell_are_the_same_warm_and_fresh(tmp_path):
+    """Top-level await and a cell allowed to fail: nbclient runs on after the error, then
+    papermill fails the notebook (it counts every error output); both kernels write the same."""
     warm = make_project(tmp_path / "warm", CELL_BY_CELL_CELLS)
     fresh = dict(warm, out=tmp_path / "fresh")
-    assert [r.status for r in run(warm, only=["05", "92"], jobs=1).values()] == [EXECUTED, EXECUTED]
-    assert [r.status for r in run(fresh, only=["05", "92"], fresh_kernels=True).values()] == [EXECUTED, EXECUTED]
-    texts = outputs_of(warm["out"] / "notebooks/92.ipynb")
-    assert texts == ["awaited 92\n", "after the error 92\n"]
+    for project, options in ((warm, {"jobs": 1}), (fresh, {"fresh_kernels": True})):
+        results = run(project, only=["05", "92"], **options)
+        assert [r.error for r in results.values()] == ["KeyError: '05' (cell In [4])", "KeyError: '92' (cell In [4])"]
+    texts = outputs_of(warm["out"] / "failed/92.ipynb")
+    assert texts[0] == "awaited 92\n" and texts[-1] == "after the error 92\n"
     as_warm = {
         name: data.replace(str(fresh["out"]).encode(), str(warm["out"]).encode())
-        for name, data in tree_bytes(fresh["out"] / "notebooks").items()
+        for name, data in tree_bytes(fresh["out"] / "failed").items()
     }
-    _same_trees(tree_bytes(warm["out"] / "notebooks"), as_warm)
+    _same_trees(tree_bytes(warm["out"] / "failed"), as_warm)
 
 
 # ---------------------------------------------------------------- the execution key
