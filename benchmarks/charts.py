@@ -66,7 +66,7 @@ def chart_specs(db: Path, departement: str, annee: int | None = None) -> dict[st
                 (Scope("france"), "_france"),
             ):
                 links = indicators.flow_links(con, scope, annee, flux, N_ELEMENTS)
-                built[f"flux_{name}{suffix}"] = charts.sankey_chart(links, *sides)
+                built[f"flux_{name}{suffix}"] = charts.sankey_chart(links, left=sides[0], right=sides[1])
     finally:
         con.close()
     return built

@@ -31,3 +31,24 @@ def demo_db(demo_release, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("db") / "demo.duckdb"
     ingest(demo_release, db)
     return db
+
+
+TEMPLATE = PROJECT / "notebooks" / "fiche.ipynb"
+
+
+def template_chart_names(template: Path = TEMPLATE) -> list[str]:
+    """The names of the charts the template shows, in order: the name argument of each
+    `show_chart(...)` call of its code cells (second positional, or `name=`). Tests that need
+    the number or the list of charts count them here instead of writing them down."""
+    import ast
+    import json
+
+    names = []
+    for cell in json.loads(template.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        for node in ast.walk(ast.parse("".join(cell["source"]))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "show_chart":
+                arguments = [*node.args[1:2], *(k.value for k in node.keywords if k.arg == "name")]
+                names += [ast.literal_eval(argument) for argument in arguments[:1]]
+    return names

@@ -22,9 +22,10 @@ from test_render_fixtures import PROJECT, make_publication
 from ticomex.render import render
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} absent: install the Debian package chromium"
-)
+pytestmark = [
+    pytest.mark.slow,  # a headless browser per test
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} absent: install the Debian package chromium"),
+]
 
 # An axis label of the fixture chart in its locale: no-break space, decimal comma.
 FRENCH_LABEL = "1\u00a0000\u00a0000,0"

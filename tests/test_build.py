@@ -8,8 +8,10 @@ import shutil
 import pytest
 from pypdf import PdfReader
 
-from conftest import PROJECT
+from conftest import PROJECT, template_chart_names
 from ticomex.cli import main
+
+pytestmark = pytest.mark.slow  # kernels and a full render
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//""", re.I)
 
@@ -84,7 +86,7 @@ def test_failing_department_leaves_the_others(built):
     assert (tmp / "out" / "pdf" / "05.pdf").read_bytes() == pdf_before
 
 
-def test_real_page_draws_its_eight_charts_in_chromium(built, tmp_path):
+def test_real_page_draws_every_chart_in_chromium(built, tmp_path):
     """A built department page in headless Chromium: every chart drawn, offline, no error."""
     test_browser = pytest.importorskip("test_browser")
     if not test_browser.CHROMIUM.exists():
@@ -104,7 +106,7 @@ def test_real_page_draws_its_eight_charts_in_chromium(built, tmp_path):
         server.shutdown()
         server.server_close()
     charts = test_browser.ChartContainers(dom).charts
-    assert len(charts) == 8
+    assert len(charts) == len(template_chart_names())
     assert all("svg" in c["tags"] or "canvas" in c["tags"] for c in charts)
     assert console == []
     assert requested and all(u.startswith(f"{base}/") for u in requested)

@@ -33,10 +33,10 @@ def demo_rows(demo) -> dict[str, list[list[str]]]:
 
 def read_rows(folder: Path) -> dict[str, list[list[str]]]:
     rows = {}
-    for flux, name in FILES.items():
+    for flow, name in FILES.items():
         raw = (folder / name).read_bytes()
         assert raw.endswith(b"\r\n") and b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only
-        rows[flux] = [line.split(";") for line in raw.decode("ascii").split("\r\n")[:-1]]
+        rows[flow] = [line.split(";") for line in raw.decode("ascii").split("\r\n")[:-1]]
     return rows
 
 
@@ -53,14 +53,14 @@ def published_figures() -> list[dict[str, str]]:
             return list(csv.DictReader(handle))
     return [
         {
-            "niveau": c.niveau,
+            "niveau": c.level,
             "code": c.code,
-            "flux": c.flux,
+            "flux": c.flow,
             "total_millions_eur": str(c.total_millions_eur),
-            "part_region_pct": str(c.part_region_pct or ""),
-            "part_nationale_pct": str(c.part_nationale_pct or ""),
+            "part_region_pct": str(c.regional_share_pct or ""),
+            "part_nationale_pct": str(c.national_share_pct or ""),
         }
-        for c in reference.chiffres_publies_2024()
+        for c in reference.published_figures_2024()
     ]
 
 
@@ -73,13 +73,13 @@ def totals_2024(demo, demo_rows) -> dict[tuple[str, str, str], int]:
     """Totals in euros by (level, code, flow), from the written files only."""
     region_of = {row[0]: row[2] for row in read_label_file(demo / "Departement_region.txt")}
     totals: dict[tuple[str, str, str], int] = defaultdict(int)
-    for flux, rows in demo_rows.items():
+    for flow, rows in demo_rows.items():
         for row in rows:
             if row[2] == "2024":
                 value = int(row[8])
-                totals[("departement", row[3], flux)] += value
-                totals[("region", region_of[row[3]], flux)] += value
-                totals[("france", "FR", flux)] += value
+                totals[("departement", row[3], flow)] += value
+                totals[("region", region_of[row[3]], flow)] += value
+                totals[("france", "FR", flow)] += value
     return totals
 
 
@@ -99,13 +99,13 @@ def test_layout_and_label_files(demo):
         b"C26E;\"Appareils de mesure, d'essai et de navigation\xc2\xa0; articles d'horlogerie\";200901;999912\r\n"
         in a129
     )
-    departements = read_label_file(demo / "Departement_region.txt")
-    assert len(departements) == 101 and all(len(row) == 4 for row in departements)
-    assert {"20", "99", "9A", "9B", "9C", "9D", "9E"} <= {row[0] for row in departements}
-    pays = read_label_file(demo / "Libelle_PAYS.txt")
-    assert all(len(row) == 4 and len(row[2]) == len(row[3]) == 6 for row in pays)
+    departments = read_label_file(demo / "Departement_region.txt")
+    assert len(departments) == 101 and all(len(row) == 4 for row in departments)
+    assert {"20", "99", "9A", "9B", "9C", "9D", "9E"} <= {row[0] for row in departments}
+    countries = read_label_file(demo / "Libelle_PAYS.txt")
+    assert all(len(row) == 4 and len(row[2]) == len(row[3]) == 6 for row in countries)
     periods = defaultdict(list)
-    for code, _, start, end in pays:
+    for code, _, start, end in countries:
         periods[code].append((int(start), int(end)))
     # A code repeated across validity periods that do not overlap, as QU in the official file.
     assert sorted(periods["QU"]) == [(190001, 199912), (201201, 999912)]
@@ -117,23 +117,23 @@ def test_layout_and_label_files(demo):
 
 
 def test_data_rows_follow_the_official_layout(demo, demo_rows):
-    departements = {row[0]: row[2] for row in read_label_file(demo / "Departement_region.txt")}
+    departments = {row[0]: row[2] for row in read_label_file(demo / "Departement_region.txt")}
     a129 = {row[0] for row in read_label_file(demo / "Libelle_A129.txt", "utf-8-sig")}
-    pays = {row[0] for row in read_label_file(demo / "Libelle_PAYS.txt")}
-    for flux, rows in demo_rows.items():
+    countries = {row[0] for row in read_label_file(demo / "Libelle_PAYS.txt")}
+    for flow, rows in demo_rows.items():
         assert len(rows) == DEFAULT_ROWS
         keys = set()
         for row in rows:
-            assert len(row) == 10 and row[0] == flux and row[1] in "1234" and row[2] in ("2023", "2024")
-            assert departements[row[3]] == row[4]  # the department's customs region
-            assert row[5] in a129 and row[7] in pays
+            assert len(row) == 10 and row[0] == flow and row[1] in "1234" and row[2] in ("2023", "2024")
+            assert departments[row[3]] == row[4]  # the department's customs region
+            assert row[5] in a129 and row[7] in countries
             assert (
                 len(row[6]) == 4 and row[6].isdigit() and row[6][:2] == row[5][1:3]
             )  # CPF4 of the same division
             assert row[8].isdigit() and row[9].isdigit()
             keys.add((row[1], row[2], row[3], row[6], row[7]))
         assert len(keys) == len(rows)  # the key is unique
-        assert {row[3] for row in rows} == set(departements)  # all 101 departments, Monaco included
+        assert {row[3] for row in rows} == set(departments)  # all 101 departments, Monaco included
         assert {(row[2], row[1]) for row in rows} == {(y, q) for y in ("2023", "2024") for q in "1234"}
         assert {"FR", "QU"} <= {row[7] for row in rows}
 
@@ -143,7 +143,7 @@ def test_calibrated_on_the_published_figures(totals_2024):
     france = {f["flux"]: Decimal(f["total_millions_eur"]) for f in figures if f["niveau"] == "france"}
     assert totals_2024[("france", "FR", "E")] == 580_354_500_000 == france["E"] * 1_000_000
     assert totals_2024[("france", "FR", "I")] == 684_776_300_000 == france["I"] * 1_000_000
-    region_of = {d.code: d.region for d in reference.departements()}
+    region_of = {d.code: d.region for d in reference.departments()}
     checked = 0
     for f in figures:
         total = totals_2024[(f["niveau"], f["code"], f["flux"])]
@@ -160,16 +160,16 @@ def test_calibrated_on_the_published_figures(totals_2024):
 def test_shape_top_ten_and_short_cases(demo_rows):
     counts: dict[tuple[str, str], tuple[set, set]] = defaultdict(lambda: (set(), set()))
     by_partner: dict[str, dict[str, int]] = {"E": defaultdict(int), "I": defaultdict(int)}
-    for flux, rows in demo_rows.items():
+    for flow, rows in demo_rows.items():
         for row in rows:
             if row[2] == "2024":
-                counts[(row[3], flux)][0].add(row[5])
-                counts[(row[3], flux)][1].add(row[7])
-                by_partner[flux][row[7]] += int(row[8])
+                counts[(row[3], flow)][0].add(row[5])
+                counts[(row[3], flow)][1].add(row[7])
+                by_partner[flow][row[7]] += int(row[8])
     for code in SEED_DEPARTMENTS:
-        for flux in FILES:
-            products, partners = counts[(code, flux)]
-            assert len(products) >= 12 and len(partners) >= 15, (code, flux)
+        for flow in FILES:
+            products, partners = counts[(code, flow)]
+            assert len(products) >= 12 and len(partners) >= 15, (code, flow)
     wide = [key for key, (p, c) in counts.items() if len(p) >= 12 and len(c) >= 15]
     short = [key for key, (p, c) in counts.items() if len(p) < 10 or len(c) < 10]
     assert len(wide) >= 150 and {("48", "E"), ("9E", "E")} <= set(short)
@@ -183,9 +183,9 @@ def test_shape_top_ten_and_short_cases(demo_rows):
 def test_specialisations(demo_rows):
     rows = demo_rows
 
-    def top_product(code: str, flux: str) -> str:
+    def top_product(code: str, flow: str) -> str:
         values: dict[str, int] = defaultdict(int)
-        for row in rows[flux]:
+        for row in rows[flow]:
             if row[3] == code and row[2] == "2024":
                 values[row[5]] += int(row[8])
         return max(values, key=values.get)
@@ -200,6 +200,7 @@ def test_specialisations(demo_rows):
 
 def test_same_command_same_bytes(demo, tmp_path):
     again = write_demo_release(tmp_path / "again")
+    assert sorted(p.name for p in again.iterdir()) == sorted(p.name for p in demo.iterdir())
     for path in sorted(demo.iterdir()):
         assert (again / path.name).read_bytes() == path.read_bytes(), path.name
 
@@ -241,12 +242,12 @@ def test_demo_ingests_and_says_it_is_demo(demo, tmp_path, totals_2024):
 
     db = tmp_path / "demo.duckdb"
     report = ingest(demo, db)
-    assert report.donnees == "demo" and report.rows_loaded == 2 * DEFAULT_ROWS
+    assert report.data_kind == "demo" and report.rows_loaded == 2 * DEFAULT_ROWS
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT valeur FROM publication WHERE cle = 'donnees'").fetchone() == ("demo",)
         by_department = dict(
-            ((code, flux), total)
-            for code, flux, total in con.execute(
+            ((code, flow), total)
+            for code, flow, total in con.execute(
                 "SELECT departement, flux, sum(valeur) FROM commerce WHERE annee = 2024 GROUP BY ALL"
             ).fetchall()
         )

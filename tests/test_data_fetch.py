@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import urllib.error
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from ticomex.cli import main
-from ticomex.data import fetch
 from ticomex.data.fetch import fetch_release, release_url, unpack_release
 from ticomex.data.release import locate_release
 from ticomex.errors import TicomexError
@@ -39,7 +37,7 @@ def test_unpack_a_complete_release_even_nested(release_files, tmp_path):
     out = unpack_release(archive, tmp_path / "officiel")
     release = locate_release(out)
     assert release.a129 == out / "Regional" / "Libelle_A129.txt"
-    assert [f.flux for f in release.data_files] == ["E", "I"]
+    assert [f.flow for f in release.data_files] == ["E", "I"]
 
 
 def test_incomplete_archive_names_the_missing_file_and_keeps_the_previous_release(release_files, tmp_path):
@@ -74,31 +72,37 @@ def test_not_a_zip(tmp_path):
 def test_fetch_from_a_local_file_url(release_files, tmp_path):
     archive = make_zip(release_files, tmp_path / "r.zip")
     out = fetch_release(None, tmp_path / "officiel", url=archive.as_uri())
-    assert locate_release(out).pays.name == "Libelle_PAYS.txt"
+    assert locate_release(out).countries.name == "Libelle_PAYS.txt"
 
 
-def test_offline_is_a_clear_error(tmp_path, monkeypatch, capsys):
-    def offline(*args, **kwargs):
-        raise urllib.error.URLError("Temporary failure in name resolution")
-
-    monkeypatch.setattr(fetch.urllib.request, "urlopen", offline)
-    monkeypatch.delenv(fetch.URL_ENVIRONMENT_VARIABLE, raising=False)
-    with pytest.raises(
-        TicomexError, match="Temporary failure in name resolution.*Offline\\?.*ticomex data demo"
-    ):
-        fetch_release(None, tmp_path / "officiel")
+def test_unreachable_address_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    # A file:// address that does not exist fails like an offline machine, without the network.
+    missing = (tmp_path / "missing" / "r.zip").as_uri()
+    with pytest.raises(TicomexError) as caught:
+        fetch_release(None, tmp_path / "officiel", url=missing)
+    message = str(caught.value)
+    assert message.startswith(f"cannot download {missing} (")
+    assert "Offline?" in message and "ticomex data demo" in message and "ticomex data ingest --raw" in message
+    assert "TICOMEX_RELEASE_URL" in message
+    monkeypatch.setenv("TICOMEX_RELEASE_URL", missing)
     assert main(["data", "fetch", "--out", str(tmp_path / "officiel")]) == 1
     err = capsys.readouterr().err
-    assert fetch.RELEASE_URLS["latest"] in err and "Traceback" not in err
+    assert err.startswith(f"ticomex: cannot download {missing}") and "Traceback" not in err
     assert not (tmp_path / "officiel").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no download folder left over
 
 
-def test_urls_in_one_configurable_place(monkeypatch):
-    monkeypatch.delenv(fetch.URL_ENVIRONMENT_VARIABLE, raising=False)
-    assert release_url(None) == fetch.RELEASE_URLS["latest"]
-    assert release_url(2021) == fetch.RELEASE_URLS["annual"].replace("{year}", "2021")
-    monkeypatch.setenv(fetch.URL_ENVIRONMENT_VARIABLE, "https://mirror.example/regional-{year}.zip")
+KIOSQUE = "https://lekiosque.finances.gouv.fr/fichiers/Series/Regional"
+
+
+def test_default_addresses_and_their_override(monkeypatch):
+    monkeypatch.delenv("TICOMEX_RELEASE_URL", raising=False)
+    assert release_url(None) == f"{KIOSQUE}/REGIONAL_CPF4PAYS.zip"
+    assert release_url(2021) == f"{KIOSQUE}/Regional-2021.zip"
+    # The argument wins over the environment variable, which wins over the defaults.
+    monkeypatch.setenv("TICOMEX_RELEASE_URL", "https://mirror.example/regional-{year}.zip")
     assert release_url(2019) == "https://mirror.example/regional-2019.zip"
-    assert release_url(2019, "file:///tmp/r.zip".replace("r.zip", "r-{year}.zip")) == "file:///tmp/r-2019.zip"
-    with pytest.raises(TicomexError, match="no \\{year\\} placeholder"):
+    assert release_url(2019, "file:///tmp/r-{year}.zip") == "file:///tmp/r-2019.zip"
+    assert release_url(None, "file:///tmp/r.zip") == "file:///tmp/r.zip"
+    with pytest.raises(TicomexError, match="no \\{year\\} placeholder, so --year 2019 cannot be used"):
         release_url(2019, "https://mirror.example/latest.zip")

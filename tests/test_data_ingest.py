@@ -18,11 +18,11 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 # Small label files in the official layout, written by hand (so these tests need no ../shared).
 A129 = "\ufeffA01Z;Produits de la culture et de l’élevage;200901;999912\r\nC10A;Viande et produits à base de viande;200901;999912\r\nC26E;\"Appareils de mesure, d'essai et de navigation ; articles d'horlogerie\";200901;999912\r\n"
-PAYS = (
+COUNTRIES = (
     "AR;Argentine;190001;999912\r\nAT;Autriche;190001;999912\r\nBE;Belgique;199901;999912\r\n"
     "BR;Brésil;190001;999912\r\nQU;Pays NDA;190001;199912\r\nQU;Pays et territoires non déterminés;201201;999912\r\n"
 )
-DEPARTEMENTS = "01;Ain;18;Auvergne - Rhône-Alpes\r\n05;Hautes-Alpes;21;Provence-Alpes-Côte d'Azur\r\n99;Principauté de Monaco;21;Provence-Alpes-Côte d'Azur\r\n"
+DEPARTMENTS = "01;Ain;18;Auvergne - Rhône-Alpes\r\n05;Hautes-Alpes;21;Provence-Alpes-Côte d'Azur\r\n99;Principauté de Monaco;21;Provence-Alpes-Côte d'Azur\r\n"
 CPF4 = "0111;Céréales (à l'exclusion du riz), légumineuses et oléagineux;201501;999912\r\n1011;Viandes de boucherie;201501;999912\r\n2651;Instruments de mesure;201501;999912\r\n"
 
 # The example rows of ../shared/FORMAT.md, by file.
@@ -43,8 +43,8 @@ def write_release(
     (folder / "REGIONAL_CPF4PAYSE.txt").write_bytes("".join(r + newline for r in export_rows).encode())
     (folder / "REGIONAL_CPF4PAYSI.txt").write_bytes("".join(r + newline for r in import_rows).encode())
     (folder / "Libelle_A129.txt").write_bytes(A129.encode("utf-8"))
-    (folder / "Libelle_PAYS.txt").write_bytes(PAYS.encode("utf-8"))
-    (folder / "Departement_region.txt").write_bytes(DEPARTEMENTS.encode("utf-8"))
+    (folder / "Libelle_PAYS.txt").write_bytes(COUNTRIES.encode("utf-8"))
+    (folder / "Departement_region.txt").write_bytes(DEPARTMENTS.encode("utf-8"))
     if cpf4:
         (folder / "Libelle_CPF4_rev2.1.txt").write_bytes(CPF4.encode("cp1252"))
     if demo:
@@ -122,11 +122,11 @@ def test_schema_tables_and_labels_valid_in_the_year(tmp_path):
     assert "DGDDI" in publication["source"]
 
 
-def test_demo_marker_sets_donnees_demo(tmp_path):
+def test_demo_marker_marks_the_database_as_demo(tmp_path):
     raw = write_release(tmp_path / "raw", demo=True)
     report = ingest(raw, tmp_path / "t.duckdb")
     publication = dict(query(tmp_path / "t.duckdb", "SELECT cle, valeur FROM publication"))
-    assert publication["donnees"] == "demo" and report.donnees == "demo"
+    assert publication["donnees"] == "demo" and report.data_kind == "demo"
     assert publication["source"] == "Données de démonstration synthétiques"
     assert "synthetic demo data" in report.text()
 
@@ -276,7 +276,7 @@ def test_each_bad_line_is_named_with_file_line_and_reason(tmp_path, bad_line, re
     with pytest.raises(IngestError) as caught:
         ingest(raw, db)
     assert f"REGIONAL_CPF4PAYSE.txt, line 2: {reason}" in str(caught.value)
-    assert [(b.fichier, b.ligne) for b in caught.value.bad_lines] == [("REGIONAL_CPF4PAYSE.txt", 2)]
+    assert [(b.file, b.line) for b in caught.value.bad_lines] == [("REGIONAL_CPF4PAYSE.txt", 2)]
     assert db.read_bytes() == b"the previous database"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw", "t.duckdb"]
 
@@ -352,17 +352,96 @@ def test_bad_label_file_line_is_named(tmp_path):
         ingest(raw, tmp_path / "t.duckdb")
     message = str(caught.value)
     assert "Libelle_PAYS.txt, line 2: expected 4 fields (Code;Libellé;début;fin), found 3" in message
-    assert "Libelle_PAYS.txt, line 3: validity '1900'-'999912' is not two AAAAMM dates" in message
+    assert "Libelle_PAYS.txt, line 3: validity '1900'-'999912' is not two YYYYMM dates" in message
 
 
-def test_missing_label_file_is_named(tmp_path):
+@pytest.mark.parametrize(
+    ("bad_line", "reason"),
+    [
+        ("BE;Belgium;199901;202012", "code BE with start 199901 already on line 1"),
+        ("AR;Argentine;202001;201912", "validity starts (202001) after it ends (201912)"),
+        ("AR;Argentine;190013;999912", "validity '190013'-'999912' is not two YYYYMM dates"),
+        ("AR;;190001;999912", "empty code or label"),
+        ('AR;"Argen"tine;190001;999912', "unreadable quoting"),
+    ],
+)
+def test_each_bad_label_line_is_named(tmp_path, bad_line, reason):
+    raw = write_release(tmp_path / "raw")
+    (raw / "Libelle_PAYS.txt").write_text(f"BE;Belgique;199901;999912\r\n{bad_line}\r\n", encoding="utf-8")
+    with pytest.raises(IngestError) as caught:
+        ingest(raw, tmp_path / "t.duckdb")
+    assert f"Libelle_PAYS.txt, line 2: {reason}" in str(caught.value)
+    assert [(b.file, b.line) for b in caught.value.bad_lines] == [("Libelle_PAYS.txt", 2)]
+
+
+def test_empty_label_file_is_named(tmp_path):
+    raw = write_release(tmp_path / "raw")
+    (raw / "Libelle_PAYS.txt").write_text("\r\n\r\n")
+    with pytest.raises(IngestError, match="Libelle_PAYS.txt, line 1: no label in the file"):
+        ingest(raw, tmp_path / "t.duckdb")
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ("01;Ain bis;18;Auvergne - Rhône-Alpes", "department 01 already on line 1"),
+        (
+            "06;Alpes-Maritimes;21;PACA",
+            "region 21 is named \"Provence-Alpes-Côte d'Azur\" on line 2, here 'PACA'",
+        ),
+        ("06;Alpes-Maritimes;21", "expected 4 fields (code;libellé;code région;libellé région), found 3"),
+        ("06;;21;Provence-Alpes-Côte d'Azur", "empty field"),
+    ],
+)
+def test_each_bad_department_line_is_named(tmp_path, extra, reason):
+    raw = write_release(tmp_path / "raw")
+    (raw / "Departement_region.txt").write_bytes((DEPARTMENTS + extra + "\r\n").encode("utf-8"))
+    with pytest.raises(IngestError) as caught:
+        ingest(raw, tmp_path / "t.duckdb")
+    assert f"Departement_region.txt, line 4: {reason}" in str(caught.value)
+
+
+def test_label_file_neither_utf8_nor_cp1252_is_named(tmp_path):
+    raw = write_release(tmp_path / "raw")
+    # 0x81 is undefined in cp1252 and invalid alone in UTF-8.
+    (raw / "Libelle_A129.txt").write_bytes(
+        b"A01Z;Produits;200901;999912\r\nC10A;Viande \x81;200901;999912\r\n"
+    )
+    with pytest.raises(IngestError, match=r"^Libelle_A129.txt, line 2: neither UTF-8 nor cp1252 text$"):
+        ingest(raw, tmp_path / "t.duckdb")
+
+
+def test_a_release_folder_holds_one_release(tmp_path):
+    raw = write_release(tmp_path / "raw")
+    (raw / "old").mkdir()
+    shutil.copy(raw / "Libelle_PAYS.txt", raw / "old" / "Libelle_PAYS.txt")
+    with pytest.raises(
+        TicomexError, match=r"Libelle_PAYS.txt found more than once \(Libelle_PAYS.txt, old/Libelle_PAYS.txt\)"
+    ):
+        ingest(raw, tmp_path / "t.duckdb")
+    (raw / "old" / "Libelle_PAYS.txt").unlink()
+    (raw / "Region_2018_Export.txt").write_text(GOOD + "\r\n")
+    with pytest.raises(
+        TicomexError, match="holds both REGIONAL_CPF4PAYSE.txt/REGIONAL_CPF4PAYSI.txt and annual"
+    ):
+        ingest(raw, tmp_path / "t.duckdb")
+    (raw / "REGIONAL_CPF4PAYSE.txt").unlink()
+    (raw / "REGIONAL_CPF4PAYSI.txt").unlink()
+    (raw / "Region_2018_Export.txt").unlink()
+    with pytest.raises(TicomexError, match="REGIONAL_CPF4PAYSE.txt is missing"):
+        ingest(raw, tmp_path / "t.duckdb")
+
+
+def test_missing_label_file_is_named(tmp_path, capsys):
     raw = write_release(tmp_path / "raw")
     (raw / "Libelle_A129.txt").unlink()
     with pytest.raises(TicomexError, match="Libelle_A129.txt is missing"):
         ingest(raw, tmp_path / "t.duckdb")
-    assert (
-        main(["data", "ingest", "--raw", str(tmp_path / "nowhere"), "--db", str(tmp_path / "t.duckdb")]) == 1
-    )
+    nowhere = tmp_path / "nowhere"
+    assert main(["data", "ingest", "--raw", str(nowhere), "--db", str(tmp_path / "t.duckdb")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"ticomex: {nowhere}: release folder not found") and "ticomex data demo" in err
+    assert not (tmp_path / "t.duckdb").exists()
 
 
 def test_non_utf8_bytes_are_reported_not_crashing(tmp_path):
@@ -449,9 +528,9 @@ def test_fingerprint_follows_the_release_bytes(tmp_path):
     assert release_fingerprint(raw) == first
     ingest(raw, db)
     assert recorded_fingerprint(db) == first
-    (raw / "Libelle_PAYS.txt").write_bytes(PAYS.replace("Brésil", "Bresil").encode())
+    (raw / "Libelle_PAYS.txt").write_bytes(COUNTRIES.replace("Brésil", "Bresil").encode())
     assert release_fingerprint(raw) != first
-    (raw / "Libelle_PAYS.txt").write_bytes(PAYS.encode())
+    (raw / "Libelle_PAYS.txt").write_bytes(COUNTRIES.encode())
     assert release_fingerprint(raw) == first
     (raw / "DEMONSTRATION.txt").write_text("x")
     assert release_fingerprint(raw) != first

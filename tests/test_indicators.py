@@ -73,9 +73,11 @@ def con(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hand")
     db = tmp / "hand.duckdb"
     ingest(write_release(tmp / "raw", hand_rows()), db)
-    c = indicators.connect(db)
+    databases = indicators.Databases()
+    c = databases.connect(db)
     yield c
     c.close()
+    databases.close()
 
 
 def sums(flux, year=2024, deps=None):
@@ -118,7 +120,7 @@ def test_latest_full_year_and_errors(con):
     assert indicators.check_year(con, "2023") == 2023
     with pytest.raises(TicomexError, match="2025"):
         indicators.check_year(con, "2025")
-    with pytest.raises(TicomexError, match="inconnu"):
+    with pytest.raises(TicomexError, match="unknown department"):
         indicators.department(con, "2A")
 
 
@@ -170,9 +172,9 @@ def test_activities(con):
 
 
 @pytest.mark.parametrize("flux", ["E", "I"])
-@pytest.mark.parametrize("scope, deps", [(Scope("departement", "05"), {"05"}),
-                                         (Scope("region", "21"), {"05", "04", "99"}),
-                                         (Scope("france"), None)])
+@pytest.mark.parametrize("scope, deps", [(Scope.department("05"), {"05"}),
+                                         (Scope.region("21"), {"05", "04", "99"}),
+                                         (Scope.france(), None)])
 def test_flow_links(con, flux, scope, deps):
     df = indicators.flow_links(con, scope, 2024, flux)
     got = [(r.code_a129, r.code_pays, r.valeur_eur, bool(r.rouge)) for r in df.itertuples()]
@@ -186,16 +188,16 @@ def test_flow_links(con, flux, scope, deps):
 
 
 def test_hand_release_has_autres_and_red(con):
-    df = indicators.flow_links(con, Scope("departement", "05"), 2024, "E")
+    df = indicators.flow_links(con, Scope.department("05"), 2024, "E")
     assert (df.code_a129 == "").any() and (df.code_pays == "").any()
     assert not df[(df.code_a129 == "C11Z") & (df.code_pays == "ES")].shape[0]  # zero flow
 
 
 def test_short_department(con):
     """Fewer than 10 partners and products: no "Autres"; no imports: empty links."""
-    df = indicators.flow_links(con, Scope("departement", "04"), 2024, "E")
+    df = indicators.flow_links(con, Scope.department("04"), 2024, "E")
     assert len(df) == 6 and not (df.code_a129 == "").any() and not (df.code_pays == "").any()
-    assert indicators.flow_links(con, Scope("departement", "04"), 2024, "I").empty
+    assert indicators.flow_links(con, Scope.department("04"), 2024, "I").empty
     assert set(indicators.activities(con, "04", 2024).flux) == {"export"}
     assert len(indicators.top_partners(con, "04", 2024)) == 3
     h = indicators.headline(con, "04", "21", 2024)
@@ -207,7 +209,7 @@ def test_region_and_france_figures_are_computed_once_per_database(tmp_path, con)
     database's recorded fingerprint, so another database gets its own figures."""
     from ticomex.data.ingest import ingest
 
-    france = Scope("france")
+    france = Scope.france()
     first = indicators.flow_links(con, france, 2024, "E")
     assert indicators.flow_links(con, france, 2024, "E").equals(first)
     first.loc[0, "valeur_eur"] = -1  # callers get copies: the kept figures stay intact
@@ -216,10 +218,10 @@ def test_region_and_france_figures_are_computed_once_per_database(tmp_path, con)
     doubled = [(*row[:6], 2 * row[6]) for row in hand_rows()]
     db = tmp_path / "doubled.duckdb"
     ingest(write_release(tmp_path / "raw", doubled), db)
-    other = indicators.connect(db)
+    other = indicators.Databases(con.figures).connect(db)  # the same kept figures
     try:
         assert indicators.total(other, france, 2024, "E") == 2 * indicators.total(con, france, 2024, "E")
-        region = Scope("region", "21")
+        region = Scope.region("21")
         expected_region = sum(sums("E", deps=["04", "05", "99"]).values())
         assert indicators.total(con, region, 2024, "E") == expected_region
         assert indicators.total(other, region, 2024, "E") == 2 * expected_region
@@ -240,12 +242,56 @@ def test_each_sheet_gets_its_own_connection_and_a_replaced_database_is_reopened(
 
     base = tmp_path / "ticomex.duckdb"
     write(base, 1)
-    first, second = indicators.connect(base), indicators.connect(base)
+    databases = indicators.Databases()
+    first, second = databases.connect(base), databases.connect(base)
     first.close()  # one sheet closing its connection leaves the other's open
     assert second.execute("SELECT v FROM t").fetchone() == (1,)
     second.close()
     # A new ingest writes another file and moves it into place.
     write(tmp_path / "nouvelle.duckdb", 2)
     os.replace(tmp_path / "nouvelle.duckdb", base)
-    with indicators.connect(base) as con:
+    with databases.connect(base) as con:
         assert con.execute("SELECT v FROM t").fetchone() == (2,)
+
+
+@pytest.mark.parametrize(
+    "level, code",
+    [("département", "05"), ("departement", "05"), ("region", "21"), ("france", None)],
+)
+def test_a_scope_is_built_by_its_constructors_only(level, code):
+    """A misspelt level once summed the whole of France."""
+    with pytest.raises(TypeError, match="Scope.department"):
+        Scope(level, code)
+
+
+@pytest.mark.parametrize("build, code", [(Scope.department, "5"), (Scope.department, None),
+                                         (Scope.region, ""), (Scope.department, "05 ")])
+def test_a_scope_code_is_checked(build, code):
+    with pytest.raises(ValueError, match="code"):
+        build(code)
+
+
+def test_shared_figures_are_computed_once_and_handed_out_as_copies(con):
+    figures = indicators.SharedFigures(max_entries=2)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return indicators.pd.DataFrame({"v": [1, 2]})
+
+    first = figures.get(("a",), compute)
+    first.loc[0, "v"] = -1
+    assert figures.get(("a",), compute).loc[0, "v"] == 1 and len(calls) == 1
+    figures.get(("b",), compute), figures.get(("c",), compute)  # "a" is the oldest: dropped
+    assert len(figures) == 2
+    figures.get(("a",), compute)
+    assert len(calls) == 4
+
+
+def test_department_figures_are_never_kept(con):
+    con.figures.clear()
+    indicators.flow_links(con, Scope.department("05"), 2024, "E")
+    indicators.total(con, Scope.department("05"), 2024, "E")
+    assert len(con.figures) == 2  # the labels of the products and countries, kept for the whole base
+    indicators.total(con, Scope.region("21"), 2024, "E")
+    assert len(con.figures) == 3

@@ -9,11 +9,12 @@ import nbformat
 import papermill as pm
 import pytest
 
-from conftest import PROJECT
+from conftest import TEMPLATE, template_chart_names
+from ticomex.conventions import CHART_MIMETYPE as CHART
+from ticomex.conventions import CHART_NAME, METADATA_KEY
+from ticomex.errors import TicomexError
 from ticomex.params import write_params
-
-TEMPLATE = PROJECT / "notebooks" / "fiche.ipynb"
-CHART = "application/vnd.vegalite.v6+json"
+from ticomex.sheet import open_sheet
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +30,10 @@ def run(tmp_path, demo_db, params_dir, code, **extra):
         str(TEMPLATE),
         str(out),
         parameters={
-            "departement": code,
-            "base": str(demo_db),
-            "parametres": str(params_dir),
-            "sortie": str(tmp_path / "data" / code),
+            "department": code,
+            "db": str(demo_db),
+            "params_dir": str(params_dir),
+            "data_dir": str(tmp_path / "data" / code),
             **extra,
         },
         cwd=str(TEMPLATE.parent),
@@ -52,13 +53,18 @@ def test_template_is_committed_without_outputs():
                for c in nb.cells if c.cell_type == "code")
 
 
+def test_chart_names_are_read_from_the_template():
+    names = template_chart_names()
+    assert "pays" in names and "flux_import_france" in names and len(names) == len(set(names))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("code", ["05", "92"])
 def test_sheet_executes(tmp_path, demo_db, params_dir, code):
     nb = run(tmp_path, demo_db, params_dir, code)
     charts = outputs(nb, CHART)
-    names = [o["metadata"]["ticomex"]["nom"] for o in charts]
-    assert names == ["pays", "activites", "flux_export", "flux_export_region", "flux_export_france",
-                     "flux_import", "flux_import_region", "flux_import_france"]
+    names = [o["metadata"][METADATA_KEY][CHART_NAME] for o in charts]
+    assert names == template_chart_names()
     text = "\n".join(o["data"]["text/markdown"] for o in outputs(nb, "text/markdown"))
     assert "Total des exportations : " in text and "France entière" in text
     data = tmp_path / "data" / code
@@ -82,21 +88,66 @@ def test_sheet_executes(tmp_path, demo_db, params_dir, code):
     assert sum(int(r["valeur_eur"]) for r in rows) == facts["exportations"]["total_eur"]
 
 
-@pytest.mark.parametrize("code, message", [("2A", "département inconnu"), ("99", "département inconnu")])
-def test_unknown_department_stops_before_any_chart(tmp_path, demo_db, params_dir, code, message):
-    with pytest.raises(pm.PapermillExecutionError, match=message):
-        run(tmp_path, demo_db, params_dir, code)
-    nb = nbformat.read(tmp_path / f"{code}.ipynb", as_version=4)
-    assert not outputs(nb, CHART)
+@pytest.mark.parametrize("code", ["2A", "99"])  # not in the demo release; Monaco has no sheet
+def test_unknown_department_is_refused(demo_db, params_dir, code):
+    with pytest.raises(TicomexError, match=f"unknown department '{code}'.*{code}.yaml not found"):
+        open_sheet(code, None, demo_db, params_dir)
 
 
-def test_absent_year_stops(tmp_path, demo_db, params_dir):
-    with pytest.raises(pm.PapermillExecutionError, match="1999 absente"):
-        run(tmp_path, demo_db, params_dir, "05", annee="1999")
+def test_a_department_without_release_rows_is_refused(demo_db, tmp_path):
+    (tmp_path / "2A.yaml").write_text(
+        "code: 2A\nname: Corse-du-Sud\nregion: '94'\nregion_name: Corse\nterritories: []\n", encoding="utf-8"
+    )
+    with pytest.raises(TicomexError, match="unknown department '2A' .*Departement_region.txt"):
+        open_sheet("2A", None, demo_db, tmp_path)
 
 
+def test_absent_year_is_refused(demo_db, params_dir):
+    with pytest.raises(TicomexError, match="year 1999 is not in the data .full years: 2023, 2024."):
+        open_sheet("05", "1999", demo_db, params_dir)
+    with pytest.raises(TicomexError, match="'last year': not a year"):
+        open_sheet("05", "last year", demo_db, params_dir)
+
+
+def test_integer_codes_are_the_two_character_codes(demo_db, params_dir):
+    """papermill's `-p department 5` passes the integer 5."""
+    sheet = open_sheet(5, 2024, demo_db, params_dir)
+    try:
+        assert (sheet.code, sheet.name, sheet.year, sheet.top_n) == ("05", "Hautes-Alpes", 2024, 10)
+    finally:
+        sheet.con.close()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("code: '05'\nname: [Hautes-Alpes\n", r"05.yaml, line 3: not valid YAML"),
+        ("code: '05'\nname: Hautes-Alpes\n", r"05.yaml: missing key\(s\): region, region_name, territories"),
+        ("code: 05\nname: X\nregion: '21'\nregion_name: R\nterritories: []\n",
+         r"05.yaml, line 1: code should be a str, not int"),
+        ("code: '05'\nname: X\nregion: '21'\nregion_name: R\nterritories: A\n",
+         r"05.yaml, line 5: territories should be a list, not str"),
+        ("code: '04'\nname: X\nregion: '21'\nregion_name: R\nterritories: []\n",
+         r"05.yaml, line 1: code '04' differs from the file name"),
+        ("- a list\n", r"05.yaml: expected a mapping"),
+    ],
+)
+def test_a_bad_params_file_is_named_with_line_and_reason(demo_db, tmp_path, text, message):
+    (tmp_path / "05.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(TicomexError, match=message):
+        open_sheet("05", None, demo_db, tmp_path)
+
+
+@pytest.mark.parametrize("top_n", [0, "10", True])
+def test_top_n_is_checked(demo_db, params_dir, top_n):
+    with pytest.raises(TicomexError, match="top_n"):
+        open_sheet("05", None, demo_db, params_dir, top_n=top_n)
+
+
+@pytest.mark.slow
 def test_department_without_imports_and_few_partners(tmp_path):
-    """The hand-built release's 04: 3 partners, 2 products, no imports at all."""
+    """The hand-built release's 04: 3 partners, 2 products, no imports at all; three items
+    drawn, and the prose says so."""
     from test_indicators import hand_rows, write_release
 
     from ticomex.data.ingest import ingest
@@ -105,8 +156,8 @@ def test_department_without_imports_and_few_partners(tmp_path):
     ingest(write_release(tmp_path / "raw", hand_rows()), db)
     params = tmp_path / "params"
     write_params(db, params)
-    nb = run(tmp_path, db, params, "04")
-    assert len(outputs(nb, CHART)) == 8
+    nb = run(tmp_path, db, params, "04", top_n=3)
+    assert len(outputs(nb, CHART)) == len(template_chart_names())
     data = tmp_path / "data" / "04"
     assert len((data / "pays.csv").read_text(encoding="utf-8").splitlines()) == 1 + 3
     assert (data / "flux_import.csv").read_text(encoding="utf-8").splitlines() == [
@@ -116,3 +167,6 @@ def test_department_without_imports_and_few_partners(tmp_path):
     assert len(export_rows) == 6 and not any(r.startswith(",Autres") for r in export_rows)
     text = "\n".join(o["data"]["text/markdown"] for o in outputs(nb, "text/markdown"))
     assert "Total des importations : 0.0 millions d'euros" in text
+    prose = "\n".join(o["data"]["text/markdown"] for o in outputs(nb, "text/markdown"))
+    assert "les trois premiers biens exportés" in prose and "les cinq principaux flux" in prose
+    assert "dix" not in prose

@@ -23,33 +23,33 @@ def seed_territories(text: str) -> tuple[list[str], bool]:
 
 def test_seed_departments(shared, demo_db, tmp_path):
     table = shared / "reference" / "territoires_industrie_departements.csv"
-    written = write_params(demo_db, tmp_path, territoires=table)
+    written = write_params(demo_db, tmp_path, territories=table)
     assert len(written) == 100
     assert not (tmp_path / "99.yaml").exists()
     for seed in sorted((shared / "seeds").glob("*.txt")):
         text = seed.read_text(encoding="utf-8")
         nom = re.search(r"Territoires d'industrie - (.+)", text).group(1).strip()
-        matches = [p for p in written if yaml.safe_load(p.read_text(encoding="utf-8"))["nom"] == nom]
+        matches = [p for p in written if yaml.safe_load(p.read_text(encoding="utf-8"))["name"] == nom]
         assert len(matches) == 1, nom
         params = yaml.safe_load(matches[0].read_text(encoding="utf-8"))
         names, footnote = seed_territories(text)
-        assert params["territoires"] == names, nom
-        assert params["territoires_principaux"] is footnote, nom
+        assert params["territories"] == names, nom
+        assert params["main_territories"] is footnote, nom
 
 
 def test_paris_has_none_and_overseas_have_some(shared, demo_db, tmp_path):
     table = shared / "reference" / "territoires_industrie_departements.csv"
-    write_params(demo_db, tmp_path, territoires=table)
+    write_params(demo_db, tmp_path, territories=table)
     paris = yaml.safe_load((tmp_path / "75.yaml").read_text(encoding="utf-8"))
-    assert paris["territoires"] == [] and paris["region_nom"] == "Ile-de-France"
-    assert yaml.safe_load((tmp_path / "9A.yaml").read_text(encoding="utf-8"))["territoires"]
+    assert paris["territories"] == [] and paris["region_name"] == "Ile-de-France"
+    assert yaml.safe_load((tmp_path / "9A.yaml").read_text(encoding="utf-8"))["territories"]
     corse = yaml.safe_load((tmp_path / "20.yaml").read_text(encoding="utf-8"))
-    assert corse["code"] == "20" and len(corse["territoires"]) == 2
+    assert corse["code"] == "20" and len(corse["territories"]) == 2
 
 
 def test_existing_files_are_kept(demo_db, tmp_path):
     tmp_path.joinpath("05.yaml").write_text("edited by hand\n", encoding="utf-8")
-    written = write_params(demo_db, tmp_path, territoires=None)
+    written = write_params(demo_db, tmp_path, territories=None)
     assert tmp_path.joinpath("05.yaml").read_text(encoding="utf-8") == "edited by hand\n"
     assert tmp_path / "05.yaml" not in written and len(written) == 99
 

@@ -27,12 +27,13 @@ from test_render_fixtures import (
     total_lines,
 )
 
+from conftest import template_chart_names
 from ticomex.errors import TicomexError
-from ticomex.render import render
-from ticomex.texts import DEMO_AVERTISSEMENT
+from ticomex.render import RenderSession, render
+from ticomex.texts import DEMO_NOTICE
 
 A4_POINTS = (595.28, 841.89)  # 210 × 297 mm
-DEMO_WORDS = "Données de démonstration"  # the start of texts.DEMO_AVERTISSEMENT, bold
+DEMO_WORDS = "Données de démonstration"  # the start of texts.DEMO_NOTICE, bold
 CODES = [d[0] for d in DEPARTMENTS]
 
 
@@ -155,7 +156,7 @@ def test_demo_note_on_every_demo_page_and_the_index(published):
         text = Elements((site / f"{code}.html").read_text(encoding="utf-8")).visible_text()
         assert (DEMO_WORDS in text) is demo, code
     assert DEMO_WORDS in Elements((site / "index.html").read_text(encoding="utf-8")).visible_text()
-    assert DEMO_AVERTISSEMENT.startswith(f"**{DEMO_WORDS}**")
+    assert DEMO_NOTICE.startswith(f"**{DEMO_WORDS}**")
 
 
 def test_index_groups_departments_by_region_with_pages_pdfs_and_filter(published):
@@ -231,9 +232,9 @@ def test_no_external_url_in_any_src_href_or_css(published):
     ],
 )
 def test_outside_addresses_are_shown_as_text(markdown, expected):
-    from ticomex.render.html import markdown_to_html
+    from ticomex.render.html import markdown_parser
 
-    assert markdown_to_html(markdown) == f"<p>{expected}</p>\n"
+    assert markdown_parser()(markdown) == f"<p>{expected}</p>\n"
 
 
 def test_raw_html_reaching_outside_is_refused(tmp_path):
@@ -495,7 +496,7 @@ def test_quarto_on_path_is_used(tmp_path, monkeypatch):
     ).is_file()
 
 
-def test_a_chart_kind_compiled_once_draws_what_vega_lite_draws(tmp_path, monkeypatch):
+def test_a_chart_kind_compiled_once_draws_what_vega_lite_draws(tmp_path):
     """PDF charts of one kind share one Vega-Lite → Vega compilation: each chart, its own
     data put in, draws the same SVG as a conversion of its whole Vega-Lite spec."""
     import pandas as pd
@@ -514,11 +515,11 @@ def test_a_chart_kind_compiled_once_draws_what_vega_lite_draws(tmp_path, monkeyp
     ]
     from ticomex.render import pdf
 
-    monkeypatch.setattr(pdf, "_compiled_kinds", {})
-    images = ChartImages(tmp_path, load_config(PROJECT))
+    session = RenderSession()
+    images = ChartImages(tmp_path, load_config(PROJECT), session)
     vl_convert = pdf.vl_converter()
     drawn = [vl_convert.vega_to_svg(images._vega(spec)) for spec in specs]
-    assert len(images._compiled) == 1
+    assert len(session.vega_by_kind) == 1
     assert drawn[0] != drawn[1]
     assert drawn == [vl_convert.vegalite_to_svg(spec) for spec in specs]
 
@@ -533,13 +534,13 @@ def test_a_pdf_chart_never_reads_data_it_does_not_carry(tmp_path, url):
 
     make_publication(tmp_path)
     department = read_department(tmp_path / "notebooks" / "05.ipynb", tmp_path / "notebooks" / "data")
-    images = pdf.ChartImages(tmp_path / "cache", load_config(PROJECT))
+    images = pdf.ChartImages(tmp_path / "cache", load_config(PROJECT), RenderSession())
     spec = {"data": {"url": url, "format": {"type": "csv"}}, "mark": "point", "encoding": {"x": {"field": "a"}}}
     with pytest.raises(TicomexError, match=r"05\.ipynb: chart 'externe' could not be drawn"):
         images.get(Chart(spec, "externe", ()), department)
 
 
-def test_sheet_blocks_go_through_pandoc_once_and_read_as_the_whole_document(tmp_path, monkeypatch):
+def test_sheet_blocks_go_through_pandoc_once_and_read_as_the_whole_document(tmp_path):
     """Each Markdown block is converted once per render process (the sheets share most of
     their text); the typst is what pandoc gives for the whole document, blank lines aside,
     and a block defining a link reference is converted alone, as the page renders it."""
@@ -550,7 +551,6 @@ def test_sheet_blocks_go_through_pandoc_once_and_read_as_the_whole_document(tmp_
 
     make_publication(tmp_path)
     config = load_config(PROJECT)
-    images = pdf.ChartImages(tmp_path / "cache", config)
     shared = ["## Contexte", "Un paragraphe *commun*, avec un [lien](#ancre).", "- un\n- deux"]
     # A block left open would swallow the next ones in one document: each is read alone.
     unclosed = "```\ncode sans fin"
@@ -561,14 +561,15 @@ def test_sheet_blocks_go_through_pandoc_once_and_read_as_the_whole_document(tmp_
     }
     inputs: list[str] = []
     convert = pdf.markdown_to_typst
-    monkeypatch.setattr(pdf, "_converted", {})
-    monkeypatch.setattr(pdf, "_templates", {})
-    monkeypatch.setattr(pdf, "markdown_to_typst", lambda text, source, **options: inputs.append(text) or convert(text, source, **options))
+    session = RenderSession(
+        pandoc=lambda text, source, **options: inputs.append(text) or convert(text, source, **options)
+    )
+    images = pdf.ChartImages(tmp_path / "cache", config, session)
     calls_before = {}
     for code, blocks in sheets.items():
         calls_before[code] = len(inputs)
         department = read_department(tmp_path / "notebooks" / f"{code}.ipynb", tmp_path / "notebooks" / "data")
-        typst = pdf.sheet_typst(department, blocks, config, "démo", images)
+        typst = pdf.sheet_typst(department, blocks, config, "démo", images, session)
         title = sheet_title(department, config)
         whole = pdf._front_matter(department, config, "démo", title) + "\n\n".join(b.text for b in blocks) + "\n"
         expected = convert(whole, department.notebook)
@@ -581,20 +582,84 @@ def test_sheet_blocks_go_through_pandoc_once_and_read_as_the_whole_document(tmp_
     # An open fence: the sheet's other blocks are still converted, each on its own.
     department = read_department(tmp_path / "notebooks" / "05.ipynb", tmp_path / "notebooks" / "data")
     blocks = [Markdown("Avant"), Markdown(unclosed), Markdown("Après *tout*")]
-    typst = pdf.sheet_typst(department, blocks, config, "démo", images)
+    typst = pdf.sheet_typst(department, blocks, config, "démo", images, session)
     assert "Avant" in typst and "#emph[tout]" in typst and "code sans fin" in typst
 
 
 def test_vega_bundle_is_built_once_without_printing(tmp_path, capfd):
     """The Vega bundle pages load: vega, vega-lite and vega-embed in one script, built once per
     vl-convert version; vl-convert's bundler says nothing on the terminal."""
-    from ticomex.render import _vega_bundle
+    from ticomex.render.assets import vega_bundle
 
-    path = _vega_bundle(tmp_path)
+    path = vega_bundle(tmp_path)
     captured = capfd.readouterr()
     assert (captured.out, captured.err) == ("", "")
     script = path.read_text(encoding="utf-8")
     for name in ("vegaEmbed", "vegaLite"):
         assert f"window.{name}" in script
     stamp = path.stat().st_mtime_ns
-    assert _vega_bundle(tmp_path) == path and path.stat().st_mtime_ns == stamp
+    assert vega_bundle(tmp_path) == path and path.stat().st_mtime_ns == stamp
+
+
+# --- colours and font: one source each ---------------------------------------------------
+
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b")
+
+
+def test_colours_are_written_only_in_style_py():
+    """The stylesheet and the PDF template name colours; `ticomex.style` gives their values."""
+    templates = PROJECT / "src" / "ticomex" / "render"
+    for path in (templates / "assets" / "ticomex.css", templates / "templates" / "fiche.typ"):
+        assert HEX_COLOUR.findall(path.read_text(encoding="utf-8")) == [], path
+
+
+def test_published_css_defines_every_colour_and_the_configured_font(published, tmp_path):
+    from ticomex import style
+
+    css = (published / "site" / "assets" / "ticomex.css").read_text(encoding="utf-8")
+    root = re.match(r"/\*.*?\*/\n:root \{\n(.*?)\n\}\n", css, re.DOTALL)
+    assert root, "the custom properties head the published stylesheet"
+    defined = dict(re.findall(r"--ticomex-([a-z-]+): (.*?);", root.group(1)))
+    used = set(re.findall(r"var\(--ticomex-([a-z-]+)\)", css))
+    assert used and used <= set(defined)
+    # Values as style.py and _quarto.yml write them.
+    assert defined["text"] == style.TEXT_COLOR == "#1f2933"
+    assert defined["muted-text"] == style.MUTED_TEXT_COLOR
+    assert defined["import"] == style.IMPORT_BLUE and defined["link"] == style.LINK_COLOR
+    assert defined["font"] == '"DejaVu Sans"'
+    assert "font-family: var(--ticomex-font), " in css
+    # Another font in _quarto.yml: the pages follow.
+    project = _project_with(tmp_path, lambda t: t.replace("mainfont: DejaVu Sans", "mainfont: DejaVu Serif"))
+    out = tmp_path / "out"
+    make_department(out, "92", "Hauts-de-Seine", "11", "Île-de-France")
+    render(out, project, pdf=False, engine="builtin")
+    assert '--ticomex-font: "DejaVu Serif";' in (out / "site" / "assets" / "ticomex.css").read_text(encoding="utf-8")
+
+
+def test_pdf_template_takes_its_colours_from_style(tmp_path):
+    from ticomex import style
+    from ticomex.render import pdf
+    from ticomex.render.config import load_config
+    from ticomex.render.notebook import Markdown, read_department
+
+    make_publication(tmp_path)
+    config = load_config(PROJECT)
+    session = RenderSession()
+    department = read_department(tmp_path / "notebooks" / "05.ipynb", tmp_path / "notebooks" / "data")
+    assert department.demo
+    images = pdf.ChartImages(tmp_path / "cache", config, session)
+    typst = pdf.sheet_typst(department, [Markdown("Texte")], config, "démo", images, session)
+    assert f'fill: rgb("{style.DEMO_TEXT}")' in typst  # the demo note heading each page
+    assert f'fill: rgb("{style.MUTED_TEXT_COLOR}")' in typst  # the footer
+    assert HEX_COLOUR.findall(typst) == [style.DEMO_TEXT, style.MUTED_TEXT_COLOR]
+
+
+def test_template_chart_names_are_unique_page_ids():
+    """Chart names are file and anchor names: each gives its own page id (`_` read as `-`),
+    none numbered to tell two apart."""
+    from ticomex.render.html import _chart_ids
+    from ticomex.render.notebook import Chart
+
+    names = template_chart_names()
+    assert names and len(set(names)) == len(names)
+    assert _chart_ids([Chart({}, name, ()) for name in names]) == [n.replace("_", "-") for n in names]

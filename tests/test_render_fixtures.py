@@ -15,7 +15,7 @@ import nbformat
 import pandas as pd
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from ticomex.conventions import CHART_MIMETYPE
+from ticomex.conventions import CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, METADATA_KEY
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +27,7 @@ HTML_OUTPUT_MARKER = "HTML_OUTPUT_MARKER"
 # A number format no default uses, so that seeing it proves the spec's locale was applied:
 # comma as decimal mark, a no-break space between thousands.
 TEST_LOCALE = {"decimal": ",", "thousands": "\u00a0", "grouping": [3], "currency": ["", " €"]}
-PAYS = pd.DataFrame(
+PARTNERS = pd.DataFrame(
     {
         "pays": ["Italie", "États-Unis", "Côte d'Ivoire"],
         "exportations_eur": [1_200_000, 800_000, 150_000],
@@ -37,30 +37,30 @@ OUTSIDE_URL = "https://anct.gouv.fr/actualites"
 MAILTO = "mailto:territoires-industrie@anct.gouv.fr"
 
 
-def headings(nom: str) -> list[str]:
+def headings(name: str) -> list[str]:
     """The section headings of a fixture sheet, in order."""
     return [
         "Les indicateurs clés : commerce extérieur",
-        f"Territoires d'industrie - {nom}",
+        f"Territoires d'industrie - {name}",
         "Balance commerciale territoriale",
-        f"Principaux pays à l'import et à l'export, {nom} (2024)",
+        f"Principaux pays à l'import et à l'export, {name} (2024)",
         "Exportations",
         "Informations pratiques",
         "Pour aller plus loin :",
     ]
 
 
-def total_lines(total: str, region_nom: str) -> list[str]:
+def total_lines(total: str, region_name: str) -> list[str]:
     return [
         f"Total des exportations : {total} millions d'euros",
-        f"soit 1.1% de la valeur exportée par la région {region_nom}",
+        f"soit 1.1% de la valeur exportée par la région {region_name}",
         "soit 0.05% de la valeur exportée au niveau national",
     ]
 
 
 def chart_spec() -> dict:
     chart = (
-        alt.Chart(PAYS)
+        alt.Chart(PARTNERS)
         .mark_bar()
         .encode(
             x=alt.X("exportations_eur:Q", title="Exportations (€)", axis=alt.Axis(format=",.1f")),
@@ -81,13 +81,13 @@ def _markdown_output(text: str, kind: str = "display_data") -> dict:
     return new_output(kind, data={"text/markdown": text, "text/plain": "<Markdown>"})
 
 
-def _chart_cell(spec: dict, nom: str, donnees: list[str]) -> nbformat.NotebookNode:
-    cell = new_code_cell(f"show_chart(chart, {nom!r})")
+def _chart_cell(spec: dict, name: str, data_files: list[str]) -> nbformat.NotebookNode:
+    cell = new_code_cell(f"show_chart(chart, {name!r})")
     cell.outputs = [
         new_output(
             "display_data",
-            data={CHART_MIMETYPE: spec, "text/plain": f"<graphique {nom}>"},
-            metadata={"ticomex": {"nom": nom, "donnees": donnees}},
+            data={CHART_MIMETYPE: spec, "text/plain": f"<graphique {name}>"},
+            metadata={METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: data_files}},
         )
     ]
     return cell
@@ -96,9 +96,9 @@ def _chart_cell(spec: dict, nom: str, donnees: list[str]) -> nbformat.NotebookNo
 def make_department(
     out: Path,
     code: str,
-    nom: str,
+    name: str,
     region_code: str,
-    region_nom: str,
+    region_name: str,
     *,
     demo: bool = True,
     total: str = "314.9",
@@ -109,18 +109,18 @@ def make_department(
     data = notebooks / "data" / code
     data.mkdir(parents=True, exist_ok=True)
     facts = {
-        "departement": {"code": code, "nom": nom},
-        "region": {"code": region_code, "nom": region_nom},
+        "departement": {"code": code, "nom": name},
+        "region": {"code": region_code, "nom": region_name},
         "annee": 2024,
         "donnees": "demo" if demo else "officielles",
     }
     (data / "indicateurs.json").write_text(
         json.dumps(facts, ensure_ascii=False, indent=2), encoding="utf-8"
     )
-    PAYS.to_csv(data / "pays.csv", index=False)
+    PARTNERS.to_csv(data / "pays.csv", index=False)
 
-    title, department_heading, balance, partners, exports, practical, further = headings(nom)
-    total_line, region_line, national_line = total_lines(total, region_nom)
+    title, department_heading, balance, partners, exports, practical, further = headings(name)
+    total_line, region_line, national_line = total_lines(total, region_name)
     filler = "\n\n".join(
         f"Paragraphe de remplissage {i} : l'économie régionale, ses échanges et leurs évolutions "
         "récentes sont décrits ici pour allonger la fiche au-delà d'une page. " * 4
@@ -175,13 +175,13 @@ DEPARTMENTS = [
 
 
 def make_publication(out: Path) -> Path:
-    for code, nom, region_code, region_nom, demo, total, filler in DEPARTMENTS:
+    for code, name, region_code, region_name, demo, total, filler in DEPARTMENTS:
         make_department(
             out,
             code,
-            nom,
+            name,
             region_code,
-            region_nom,
+            region_name,
             demo=demo,
             total=total,
             filler_paragraphs=filler,
@@ -198,4 +198,6 @@ def test_fixture_notebook_reads_back(tmp_path):
     charts = [o for o in outputs if CHART_MIMETYPE in o.get("data", {})]
     assert len(charts) == 1
     assert charts[0]["data"][CHART_MIMETYPE]["config"]["locale"]["number"] == TEST_LOCALE
-    assert charts[0]["metadata"]["ticomex"] == {"nom": "pays", "donnees": ["pays.csv"]}
+    # The chart metadata as `ticomex.sheet.show_chart` writes it (the literal keys: a renamed
+    # constant must show here).
+    assert charts[0]["metadata"] == {"ticomex": {"name": "pays", "data_files": ["pays.csv"]}}

@@ -59,13 +59,13 @@ def test_lines_wording():
 
 
 def test_territories_block():
-    plain = texts.territories_markdown(["A", "B"], principaux=False)
+    plain = texts.territories_markdown(["A", "B"], main=False)
     assert "Territoires d'Industrie du département\n\n- A\n- B" in plain
     assert "Principaux" not in plain and "retirés" not in plain
-    star = texts.territories_markdown(["A"], principaux=True)
+    star = texts.territories_markdown(["A"], main=True)
     assert "Principaux Territoires d'Industrie du département\\*" in star
     assert star.endswith("ont été retirés")
-    assert texts.TERRITOIRES_AUCUN in texts.territories_markdown([], principaux=False)
+    assert texts.NO_TERRITORY in texts.territories_markdown([], main=False)
 
 
 LINE = re.compile(r"^(Total des (?:ex|im)portations : .*|soit .*)$")
@@ -84,8 +84,8 @@ def seed_lines(text: str) -> list[str]:
 def test_seed_lines_on_demo_release(shared, demo_db):
     """The five seed departments, computed on the demo release, print the seeds' lines."""
     con = indicators.connect(demo_db)
-    annee = indicators.check_year(con, None)
-    assert annee == 2024
+    year = indicators.check_year(con, None)
+    assert year == 2024
     seeds = sorted((shared / "seeds").glob("*.txt"))
     assert len(seeds) == 5
     for seed in seeds:
@@ -93,16 +93,16 @@ def test_seed_lines_on_demo_release(shared, demo_db):
         nom = re.search(r"Territoires d'industrie - (.+)", text).group(1).strip()
         (code,) = con.execute("SELECT code FROM departements WHERE nom = ?", [nom]).fetchone()
         dep = indicators.department(con, code)
-        h = indicators.headline(con, code, dep["region"], annee)
+        h = indicators.headline(con, code, dep["region"], year)
         e, i = h["exportations"], h["importations"]
         ours = [
             texts.total_line(EXPORT, e["total_eur"]),
-            texts.region_share_line(EXPORT, e["total_eur"], e["region_total_eur"], dep["region_nom"]),
+            texts.region_share_line(EXPORT, e["total_eur"], e["region_total_eur"], dep["region_name"]),
             texts.national_share_line(EXPORT, e["total_eur"], e["france_total_eur"]),
             texts.total_line(EXPORT, e["region_total_eur"]),
             texts.total_line(EXPORT, e["france_total_eur"]),
             texts.total_line(IMPORT, i["total_eur"]),
-            texts.region_share_line(IMPORT, i["total_eur"], i["region_total_eur"], dep["region_nom"]),
+            texts.region_share_line(IMPORT, i["total_eur"], i["region_total_eur"], dep["region_name"]),
             texts.national_share_line(IMPORT, i["total_eur"], i["france_total_eur"]),
             texts.total_line(IMPORT, i["region_total_eur"]),
             texts.total_line(IMPORT, i["france_total_eur"]),

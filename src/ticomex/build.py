@@ -7,14 +7,52 @@ fingerprint of the release it was loaded from, each notebook and page its own ke
 
 from __future__ import annotations
 
-import argparse
 import hashlib
+import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ticomex.cli import DEFAULT_DEMO
+from ticomex.project import Project, find_project
 
 DEMO_STAMP = ".ticomex-demo"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What `build` builds, from where to where. `BuildOptions.for_project()` fills in the
+    project's folders; any field can be given instead."""
+
+    project: Project
+    raw: Path | None = None  # the release folder; None: the demo release, generated if absent
+    db: Path | None = None
+    params_dir: Path | None = None
+    template: Path | None = None
+    out: Path | None = None
+    only: tuple[str, ...] | None = None  # department codes; None: all of params_dir
+    year: str | None = None  # None: the latest full year
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    fresh_kernels: bool = False
+    pdf: bool = True
+
+    def __post_init__(self) -> None:
+        defaults = {
+            "db": self.project.db,
+            "params_dir": self.project.params_dir,
+            "template": self.project.template,
+            "out": self.project.output,
+        }
+        for name, default in defaults.items():
+            value = getattr(self, name)
+            object.__setattr__(self, name, Path(value) if value is not None else default)
+        if self.raw is not None:
+            object.__setattr__(self, "raw", Path(self.raw))
+        if self.only is not None:
+            object.__setattr__(self, "only", tuple(self.only))
+
+    @classmethod
+    def for_project(cls, project: Project | None = None, **fields) -> BuildOptions:
+        return cls(project=project or find_project(), **fields)
 
 
 def _generator_version() -> str:
@@ -39,7 +77,7 @@ def ensure_demo_release(folder: Path) -> Path:
         return folder
     from ticomex.data.demo import write_demo_release
 
-    print(f"Génération de la publication de démonstration dans {folder}", file=sys.stderr)
+    print(f"Writing the demo release (synthetic data) to {folder}", file=sys.stderr)
     write_demo_release(folder)
     stamp.write_text(version)
     return folder
@@ -55,41 +93,48 @@ def ensure_database(raw: Path, db: Path) -> None:
     print(report.text(), file=sys.stderr)
 
 
-def build(args: argparse.Namespace) -> int:
-    from ticomex.batch import execute, print_summary
+def execute_notebooks(options: BuildOptions, before_executing=None) -> list:
+    """The notebooks of `options` executed (or found up to date): one batch Result each."""
+    from ticomex.batch import execute
+
+    return execute(
+        notebook=options.template,
+        params_dir=options.params_dir,
+        db=options.db,
+        out=options.out,
+        only=list(options.only) if options.only is not None else None,
+        annee=options.year,
+        jobs=options.jobs,
+        fresh_kernels=options.fresh_kernels,
+        before_executing=before_executing,
+    )
+
+
+def build(options: BuildOptions) -> int:
+    """The whole publication; the exit code (non-zero when a department failed)."""
+    from ticomex.batch import print_summary
     from ticomex.params import write_params
     from ticomex.render import RenderWorkers, render
 
-    raw = Path(args.raw) if args.raw else ensure_demo_release(DEFAULT_DEMO)
-    db = Path(args.db)
-    ensure_database(raw, db)
-    written = write_params(db, Path(args.params))
+    raw = options.raw if options.raw is not None else ensure_demo_release(options.project.demo_release)
+    ensure_database(raw, options.db)
+    written = write_params(options.db, options.params_dir)
     if written:
-        print(f"{len(written)} fichiers de paramètres écrits dans {args.params}", file=sys.stderr)
+        print(f"{len(written)} params files written to {options.params_dir}", file=sys.stderr)
     workers: list[RenderWorkers] = []
 
     def start_render_workers(_count: int) -> None:
         # Started while the notebooks execute (see RenderWorkers); not for a rebuild that
         # executes nothing.
-        workers.append(RenderWorkers(Path(args.out), Path("."), pdf=not args.no_pdf, jobs=args.jobs or 1))
+        workers.append(RenderWorkers(options.out, options.project.root, pdf=options.pdf, jobs=options.jobs))
 
     try:
-        results = execute(
-            notebook=Path(args.notebook),
-            params_dir=Path(args.params),
-            db=db,
-            out=Path(args.out),
-            only=args.only,
-            annee=args.annee,
-            jobs=args.jobs,
-            fresh_kernels=args.fresh_kernels,
-            before_executing=start_render_workers,
-        )
+        results = execute_notebooks(options, before_executing=start_render_workers)
         report = render(
-            out=Path(args.out),
-            project=Path("."),
-            pdf=not args.no_pdf,
-            jobs=args.jobs,
+            out=options.out,
+            project=options.project.root,
+            pdf=options.pdf,
+            jobs=options.jobs,
             workers=workers[0] if workers else None,
         )
     finally:

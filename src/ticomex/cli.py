@@ -12,22 +12,22 @@ import sys
 from pathlib import Path
 
 from ticomex.errors import TicomexError
-
-DEFAULT_DB = Path("data/ticomex.duckdb")
-DEFAULT_DEMO = Path("data/raw/demo")
-DEFAULT_OUT = Path("output")
-DEFAULT_PARAMS = Path("params")
-DEFAULT_NOTEBOOK = Path("notebooks/fiche.ipynb")
+from ticomex.project import find_project
 
 
 def _jobs_default() -> int:
     return os.cpu_count() or 1
 
 
+def _path(value: str | None, default: Path) -> Path:
+    """A path given on the command line (relative to the working folder), else the project's."""
+    return Path(value) if value else default
+
+
 def cmd_data_demo(args: argparse.Namespace) -> int:
     from ticomex.data.demo import write_demo_release
 
-    folder = write_demo_release(Path(args.out), rows=args.rows)
+    folder = write_demo_release(_path(args.out, find_project().demo_release), rows=args.rows)
     print(f"Demo release (synthetic data) written to {folder}")
     return 0
 
@@ -35,7 +35,7 @@ def cmd_data_demo(args: argparse.Namespace) -> int:
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     from ticomex.data.fetch import fetch_release
 
-    folder = fetch_release(year=args.year, out=Path(args.out))
+    folder = fetch_release(year=args.year, out=_path(args.out, find_project().official_release))
     print(f"Official release written to {folder}")
     return 0
 
@@ -43,7 +43,7 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 def cmd_data_ingest(args: argparse.Namespace) -> int:
     from ticomex.data.ingest import ingest
 
-    report = ingest(Path(args.raw), Path(args.db), skip_bad_lines=args.skip_bad_lines)
+    report = ingest(Path(args.raw), _path(args.db, find_project().db), skip_bad_lines=args.skip_bad_lines)
     print(report.text())
     return 0
 
@@ -51,23 +51,25 @@ def cmd_data_ingest(args: argparse.Namespace) -> int:
 def cmd_params(args: argparse.Namespace) -> int:
     from ticomex.params import write_params
 
+    project = find_project()
+    out = _path(args.out, project.params_dir)
     written = write_params(
-        Path(args.db),
-        Path(args.out),
-        territoires=Path(args.territoires) if args.territoires else None,
+        _path(args.db, project.db),
+        out,
+        territories=Path(args.territories) if args.territories else None,
         overwrite=args.force,
     )
-    print(f"{len(written)} params files written to {args.out}")
+    print(f"{len(written)} params files written to {out}")
     return 0
 
 
 def _add_execute_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", nargs="+", metavar="CODE", help="departments to build (default: all)")
-    p.add_argument("--db", default=str(DEFAULT_DB), help="DuckDB file (default: %(default)s)")
-    p.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (default: %(default)s)")
-    p.add_argument("--params", default=str(DEFAULT_PARAMS), help="params folder (default: %(default)s)")
-    p.add_argument("--notebook", default=str(DEFAULT_NOTEBOOK), help="template (default: %(default)s)")
-    p.add_argument("--year", dest="annee", help="year of the sheets (default: latest full year)")
+    p.add_argument("--db", help="DuckDB file (default: the project's data/ticomex.duckdb)")
+    p.add_argument("--out", help="output folder (default: the project's output/)")
+    p.add_argument("--params", help="params folder (default: the project's params/)")
+    p.add_argument("--notebook", help="template (default: the project's notebooks/fiche.ipynb)")
+    p.add_argument("--year", help="year of the sheets (default: latest full year)")
     p.add_argument("--jobs", type=int, default=_jobs_default(), help="parallel notebooks (default: cores)")
     p.add_argument(
         "--fresh-kernels",
@@ -76,26 +78,36 @@ def _add_execute_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def cmd_execute(args: argparse.Namespace) -> int:
-    from ticomex.batch import execute, print_summary
+def build_options(args: argparse.Namespace):
+    """The typed options of `build` and `execute` from the command line."""
+    from ticomex.build import BuildOptions
 
-    results = execute(
-        notebook=Path(args.notebook),
-        params_dir=Path(args.params),
-        db=Path(args.db),
-        out=Path(args.out),
+    return BuildOptions.for_project(
+        raw=getattr(args, "raw", None),
+        db=args.db,
+        params_dir=args.params,
+        template=args.notebook,
+        out=args.out,
         only=args.only,
-        annee=args.annee,
+        year=args.year,
         jobs=args.jobs,
         fresh_kernels=args.fresh_kernels,
+        pdf=not getattr(args, "no_pdf", False),
     )
-    return print_summary(results)
+
+
+def cmd_execute(args: argparse.Namespace) -> int:
+    from ticomex.batch import print_summary
+    from ticomex.build import execute_notebooks
+
+    return print_summary(execute_notebooks(build_options(args)))
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     from ticomex.render import render
 
-    report = render(out=Path(args.out), project=Path("."), pdf=not args.no_pdf, jobs=args.jobs)
+    project = find_project()
+    report = render(out=_path(args.out, project.output), project=project.root, pdf=not args.no_pdf, jobs=args.jobs)
     print(report.text())
     return 0
 
@@ -103,7 +115,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from ticomex.build import build
 
-    return build(args)
+    return build(build_options(args))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -117,18 +129,18 @@ def parser() -> argparse.ArgumentParser:
         dest="data_command", required=True
     )
     p = data.add_parser("demo", help="write a synthetic demo release in the official layout")
-    p.add_argument("--out", default=str(DEFAULT_DEMO), help="folder (default: %(default)s)")
+    p.add_argument("--out", help="folder (default: the project's data/raw/demo)")
     p.add_argument("--rows", type=int, help="data rows per flow file (default: a small release)")
     p.set_defaults(func=cmd_data_demo)
 
     p = data.add_parser("fetch", help="download the official release")
     p.add_argument("--year", type=int, help="annual release of that year (default: the latest)")
-    p.add_argument("--out", default="data/raw/officiel", help="folder (default: %(default)s)")
+    p.add_argument("--out", help="folder (default: the project's data/raw/officiel)")
     p.set_defaults(func=cmd_data_fetch)
 
     p = data.add_parser("ingest", help="load a release into DuckDB")
     p.add_argument("--raw", required=True, help="folder of the release")
-    p.add_argument("--db", default=str(DEFAULT_DB), help="DuckDB file (default: %(default)s)")
+    p.add_argument("--db", help="DuckDB file (default: the project's data/ticomex.duckdb)")
     p.add_argument(
         "--skip-bad-lines",
         action="store_true",
@@ -137,10 +149,10 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data_ingest)
 
     p = sub.add_parser("params", help="write params/<code>.yaml for every department")
-    p.add_argument("--db", default=str(DEFAULT_DB), help="DuckDB file (default: %(default)s)")
-    p.add_argument("--out", default=str(DEFAULT_PARAMS), help="folder (default: %(default)s)")
+    p.add_argument("--db", help="DuckDB file (default: the project's data/ticomex.duckdb)")
+    p.add_argument("--out", help="folder (default: the project's params/)")
     p.add_argument(
-        "--territoires",
+        "--territories",
         help="Territoires d'industrie table (default: ../shared/reference/… when present)",
     )
     p.add_argument("--force", action="store_true", help="overwrite existing params files")
@@ -151,7 +163,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_execute)
 
     p = sub.add_parser("render", help="render the executed notebooks to the site and PDFs")
-    p.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (default: %(default)s)")
+    p.add_argument("--out", help="output folder (default: the project's output/)")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
     p.add_argument("--jobs", type=int, default=_jobs_default(), help="parallel pages (default: cores)")
     p.set_defaults(func=cmd_render)

@@ -9,9 +9,11 @@ are by value descending, then code ascending. Links with zero value are not draw
 from __future__ import annotations
 
 import os
-import weakref
+import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import duckdb
@@ -19,95 +21,198 @@ import pandas as pd
 
 from ticomex.conventions import DUCKDB_THREADS_VARIABLE
 from ticomex.errors import TicomexError
-from ticomex.texts import AUTRES, EXPORT, IMPORT
+from ticomex.texts import EXPORT, IMPORT, OTHERS
 
 QUARTERS_IN_YEAR = 4
-RED_LINKS = 5
-FLUX_NOM = {EXPORT: "export", IMPORT: "import"}
+TOP_N = 10  # partners, products and countries drawn (the template's `top_n`)
+RED_LINKS = 5  # the largest product × country flows drawn in red
+
+
+class Level(str, Enum):
+    DEPARTMENT = "department"
+    REGION = "region"
+    FRANCE = "france"
+
+
+# Department and customs region codes of the release: two or three letters or digits.
+_CODE = re.compile(r"[0-9A-Z]{2,3}")
 
 
 @dataclass(frozen=True)
 class Scope:
-    """Where a figure is computed: a department, a customs region or France."""
+    """Where a figure is computed: a department, a customs region or France.
 
-    niveau: str  # "departement", "region" or "france"
+    Built by `Scope.department(code)`, `Scope.region(code)` or `Scope.france()`; anything
+    else is refused (a misspelt level would otherwise sum the whole of France).
+    """
+
+    level: Level
     code: str | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.level, Level):
+            raise TypeError(
+                f"Scope level {self.level!r}: build scopes with Scope.department(code), "
+                "Scope.region(code) or Scope.france()"
+            )
+        if self.level is Level.FRANCE:
+            if self.code is not None:
+                raise ValueError(f"Scope.france() takes no code (got {self.code!r})")
+        elif not (isinstance(self.code, str) and _CODE.fullmatch(self.code)):
+            raise ValueError(f"{self.level.value} code {self.code!r}: expected two or three letters or digits, e.g. '05'")
+
+    @classmethod
+    def department(cls, code: str) -> Scope:
+        return cls(Level.DEPARTMENT, code)
+
+    @classmethod
+    def region(cls, code: str) -> Scope:
+        return cls(Level.REGION, code)
+
+    @classmethod
+    def france(cls) -> Scope:
+        return cls(Level.FRANCE)
+
     def where(self) -> tuple[str, list]:
-        if self.niveau == "departement":
+        if self.level is Level.DEPARTMENT:
             return "departement = ?", [self.code]
-        if self.niveau == "region":
+        if self.level is Level.REGION:
             return "departement IN (SELECT code FROM departements WHERE region = ?)", [self.code]
         return "TRUE", []
 
 
-# Region and France figures are the same for every department of a region: a kernel that
-# runs sheet after sheet computes them once per database, keyed on the fingerprint its
-# ingest recorded (release bytes and ingest code), so a new database is never served
-# another's figures.
-SHARED_MEMO_SIZE = 256
-_shared_results: OrderedDict = OrderedDict()
-_fingerprints: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per connection
+class SharedFigures:
+    """Region and France figures (and whole-database facts: years, labels), computed once.
+
+    They are the same for every department of a region: a kernel that runs sheet after
+    sheet computes each once (≈ 25 ms a sheet saved). Keys are
+    `(database identity, scope, figure, year, flow, n)`; the identity includes the
+    fingerprint the ingest recorded, so another database is never served these figures.
+    Values are handed out as copies (a caller may change its frame).
+    """
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self._values: OrderedDict = OrderedDict()
+
+    def get(self, key: tuple, compute: Callable[[], object]):
+        if key in self._values:
+            self._values.move_to_end(key)
+            value = self._values[key]
+        else:
+            value = self._values[key] = compute()
+            if len(self._values) > self.max_entries:
+                self._values.popitem(last=False)
+        return value.copy() if isinstance(value, pd.DataFrame) else value
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def clear(self) -> None:
+        self._values.clear()
 
 
-def _database_fingerprint(con) -> str | None:
-    if con in _fingerprints:
-        return _fingerprints[con]
+@dataclass(frozen=True)
+class DatabaseIdentity:
+    """One version of a database file: its place, its inode and the ingest's fingerprint."""
+
+    path: str
+    stat: tuple[int, int, int, int]  # device, inode, size, modification time (ns)
+    fingerprint: str | None  # None: a database without a recorded fingerprint (never cached)
+
+
+class Connection:
+    """A sheet's own read-only connection to a database, with the shared figures cache.
+
+    Behaves as a DuckDB connection (`execute`, `sql`, `close`, ...) for ad hoc queries.
+    """
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, identity: DatabaseIdentity, figures: SharedFigures):
+        self.cursor = cursor
+        self.identity = identity
+        self.figures = figures
+
+    def shared(self, scope: Scope, key: tuple, compute: Callable[[], object]):
+        """`compute()`, computed once per database for a region, France or the whole base."""
+        if scope.level is Level.DEPARTMENT or self.identity.fingerprint is None:
+            return compute()
+        return self.figures.get((self.identity, scope, *key), compute)
+
+    def __getattr__(self, name: str):
+        return getattr(self.cursor, name)
+
+    def execute(self, *args, **kwargs):
+        return self.cursor.execute(*args, **kwargs)
+
+    def close(self) -> None:
+        self.cursor.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Databases:
+    """The databases a process has open, and their shared figures.
+
+    Opening a database costs ~10 ms: a kernel running sheet after sheet opens it once and
+    gives each sheet a cursor of its own. A file replaced by a new ingest (other inode,
+    size or time) is opened anew. `KERNEL_DATABASES` is the instance the notebook uses;
+    tests build their own.
+    """
+
+    def __init__(self, figures: SharedFigures | None = None) -> None:
+        self.figures = figures if figures is not None else SharedFigures()
+        self._open: dict[str, tuple[DatabaseIdentity, duckdb.DuckDBPyConnection]] = {}
+
+    def connect(self, db: str | Path) -> Connection:
+        """A read-only connection of its own to the database (close it when done)."""
+        path = Path(db)
+        if not path.exists():
+            raise TicomexError(f"{path}: database not found — run `ticomex data ingest` or `ticomex build`")
+        resolved = str(path.resolve())
+        stat = os.stat(resolved)
+        file_identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        kept = self._open.get(resolved)
+        if kept is None or kept[0].stat != file_identity:
+            if kept is not None:
+                kept[1].close()
+            threads = os.environ.get(DUCKDB_THREADS_VARIABLE, "")
+            config = {"threads": int(threads)} if threads.isdigit() and int(threads) > 0 else {}
+            connection = duckdb.connect(resolved, read_only=True, config=config)
+            identity = DatabaseIdentity(resolved, file_identity, _recorded_fingerprint(connection))
+            kept = self._open[resolved] = (identity, connection)
+        return Connection(kept[1].cursor(), kept[0], self.figures)
+
+    def close(self) -> None:
+        for _, connection in self._open.values():
+            connection.close()
+        self._open.clear()
+
+
+def _recorded_fingerprint(connection: duckdb.DuckDBPyConnection) -> str | None:
     try:
-        row = con.execute("SELECT valeur FROM publication WHERE cle = 'empreinte'").fetchone()
+        row = connection.execute("SELECT valeur FROM publication WHERE cle = 'empreinte'").fetchone()
     except duckdb.Error:  # a database without the publication table: nothing to key on
         return None
-    _fingerprints[con] = row[0] if row else None
-    return _fingerprints[con]
+    return row[0] if row else None
 
 
-def _shared(con, scope: Scope, key: tuple, compute):
-    """`compute()`, computed once per database for a region or France."""
-    fingerprint = _database_fingerprint(con) if scope.niveau != "departement" else None
-    if fingerprint is None:
-        return compute()
-    full_key = (fingerprint, scope, *key)
-    if full_key in _shared_results:
-        _shared_results.move_to_end(full_key)
-        value = _shared_results[full_key]
-    else:
-        value = _shared_results[full_key] = compute()
-        if len(_shared_results) > SHARED_MEMO_SIZE:
-            _shared_results.popitem(last=False)
-    return value.copy() if isinstance(value, pd.DataFrame) else value
+KERNEL_DATABASES = Databases()
 
 
-# Opening the database costs ~10 ms; a kernel running sheet after sheet opens it once and
-# gives each sheet its own connection to it. A file replaced by a new ingest (other inode,
-# size or time) is opened anew.
-_open_databases: dict[str, tuple[tuple, duckdb.DuckDBPyConnection]] = {}
-
-
-def connect(base: str | Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection of its own to the database (close it when done)."""
-    path = Path(base)
-    if not path.exists():
-        raise TicomexError(
-            f"{path}: base de données absente — lancez `ticomex data ingest` ou `ticomex build`"
-        )
-    resolved = str(path.resolve())
-    stat = os.stat(resolved)
-    identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
-    kept = _open_databases.get(resolved)
-    if kept is None or kept[0] != identity:
-        if kept is not None:
-            kept[1].close()
-        threads = os.environ.get(DUCKDB_THREADS_VARIABLE, "")
-        config = {"threads": int(threads)} if threads.isdigit() and int(threads) > 0 else {}
-        kept = _open_databases[resolved] = (identity, duckdb.connect(resolved, read_only=True, config=config))
-    return kept[1].cursor()
+def connect(db: str | Path) -> Connection:
+    """A connection of its own to `db`, through the process's `KERNEL_DATABASES`."""
+    return KERNEL_DATABASES.connect(db)
 
 
 # What is keyed on the whole database (years, labels) is kept as France's.
-_WHOLE_DATABASE = Scope("france")
+_WHOLE_DATABASE = Scope.france()
 
 
-def full_years(con) -> list[int]:
+def full_years(con: Connection) -> list[int]:
     """Years with four quarters of data, oldest first (a scan of the whole table: read once
     per database)."""
 
@@ -119,56 +224,56 @@ def full_years(con) -> list[int]:
         ).fetchall()
         return tuple(r[0] for r in rows)
 
-    return list(_shared(con, _WHOLE_DATABASE, ("full_years",), compute))
+    return list(con.shared(_WHOLE_DATABASE, ("full_years",), compute))
 
 
-def check_year(con, annee: int | str | None) -> int:
+def check_year(con: Connection, year: int | str | None) -> int:
     """The year asked for, or the latest full year; a clear error when absent."""
     years = full_years(con)
-    if annee in (None, ""):
+    if year in (None, ""):
         if not years:
-            raise TicomexError("aucune année complète (quatre trimestres) dans la base")
+            raise TicomexError(f"no full year (four quarters) in the database {con.identity.path}")
         return years[-1]
     try:
-        year = int(annee)
+        asked = int(year)
     except ValueError:
-        raise TicomexError(f"année invalide : {annee!r}") from None
-    if year not in years:
-        listed = ", ".join(map(str, years)) or "aucune"
-        raise TicomexError(f"année {year} absente des données (années complètes : {listed})")
-    return year
+        raise TicomexError(f"year {year!r}: not a year") from None
+    if asked not in years:
+        listed = ", ".join(map(str, years)) or "none"
+        raise TicomexError(f"year {asked} is not in the data (full years: {listed})")
+    return asked
 
 
-def department(con, code: str) -> dict:
+def department(con: Connection, code: str) -> dict:
     row = con.execute(
         "SELECT d.code, d.nom, d.region, r.nom FROM departements d "
         "JOIN regions r ON r.code = d.region WHERE d.code = ?",
         [code],
     ).fetchone()
     if row is None:
-        raise TicomexError(f"département inconnu : {code!r} (absent de Departement_region.txt)")
-    return {"code": row[0], "nom": row[1], "region": row[2], "region_nom": row[3]}
+        raise TicomexError(f"unknown department {code!r} (not in the release's Departement_region.txt)")
+    return {"code": row[0], "name": row[1], "region": row[2], "region_name": row[3]}
 
 
-def total(con, scope: Scope, annee: int, flux: str) -> int:
+def total(con: Connection, scope: Scope, year: int, flow: str) -> int:
     def compute() -> int:
         where, args = scope.where()
         (value,) = con.execute(
             f"SELECT coalesce(sum(valeur), 0) FROM commerce WHERE annee = ? AND flux = ? AND {where}",
-            [annee, flux, *args],
+            [year, flow, *args],
         ).fetchone()
         return int(value)
 
-    return _shared(con, scope, ("total", annee, flux), compute)
+    return con.shared(scope, ("total", year, flow), compute)
 
 
-def headline(con, code: str, region: str, annee: int) -> dict:
-    """Totals and shares of both flows (unrounded percentages)."""
+def headline(con: Connection, code: str, region: str, year: int) -> dict:
+    """Totals and shares of both flows (unrounded percentages), as `indicateurs.json` has them."""
     result = {}
-    for flux, key in ((EXPORT, "exportations"), (IMPORT, "importations")):
-        dep = total(con, Scope("departement", code), annee, flux)
-        reg = total(con, Scope("region", region), annee, flux)
-        fra = total(con, Scope("france"), annee, flux)
+    for flow, key in ((EXPORT, "exportations"), (IMPORT, "importations")):
+        dep = total(con, Scope.department(code), year, flow)
+        reg = total(con, Scope.region(region), year, flow)
+        fra = total(con, Scope.france(), year, flow)
         result[key] = {
             "total_eur": dep,
             "region_total_eur": reg,
@@ -179,7 +284,7 @@ def headline(con, code: str, region: str, annee: int) -> dict:
     return result
 
 
-def top_partners(con, code: str, annee: int, n: int = 10) -> pd.DataFrame:
+def top_partners(con: Connection, code: str, year: int, n: int = TOP_N) -> pd.DataFrame:
     """The n partners with the largest imports + exports, in the order drawn."""
     return con.execute(
         """
@@ -194,7 +299,7 @@ def top_partners(con, code: str, annee: int, n: int = 10) -> pd.DataFrame:
         ORDER BY sum(valeur) DESC, code_pays
         LIMIT ?
         """,
-        [annee, code, n],
+        [year, code, n],
     ).df().pipe(_partners_frame)
 
 
@@ -205,7 +310,7 @@ def _partners_frame(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def activities(con, code: str, annee: int) -> pd.DataFrame:
+def activities(con: Connection, code: str, year: int) -> pd.DataFrame:
     """Every product with a non-zero value, by flow then value descending."""
     df = con.execute(
         """
@@ -219,29 +324,29 @@ def activities(con, code: str, annee: int) -> pd.DataFrame:
         HAVING sum(valeur) <> 0
         ORDER BY flux, valeur_eur DESC, code_a129
         """,
-        [annee, code],
+        [year, code],
     ).df()
     return df
 
 
-def flow_links(con, scope: Scope, annee: int, flux: str, n: int = 10) -> pd.DataFrame:
+def flow_links(con: Connection, scope: Scope, year: int, flow: str, n: int = TOP_N) -> pd.DataFrame:
     """The Sankey's links: top n products × top n countries, the rest in "Autres".
 
     Exports go from products (left) to countries (right), imports from countries to
     products. The RED_LINKS largest links between a named product and a named country
     are flagged `rouge`.
     """
-    return _shared(con, scope, ("flow_links", annee, flux, n), lambda: _flow_links(con, scope, annee, flux, n))
+    return con.shared(scope, ("flow_links", year, flow, n), lambda: _flow_links(con, scope, year, flow, n))
 
 
-def _flow_links(con, scope: Scope, annee: int, flux: str, n: int) -> pd.DataFrame:
+def _flow_links(con: Connection, scope: Scope, year: int, flow: str, n: int) -> pd.DataFrame:
     # One aggregate in SQL, then the ranking of a few dozen (product, country) sums in
     # Python: as a single query with its five aggregates and windows it took 10 ms,
     # almost all of it DuckDB's fixed cost per operator.
     where, args = scope.where()
     rows = con.execute(
         f"SELECT a129, pays, sum(valeur) FROM commerce WHERE annee = ? AND flux = ? AND {where} GROUP BY ALL",
-        [annee, flux, *args],
+        [year, flow, *args],
     ).fetchall()
     product_rank = _top_ranks(rows, 0, n)
     country_rank = _top_ranks(rows, 1, n)
@@ -249,8 +354,8 @@ def _flow_links(con, scope: Scope, annee: int, flux: str, n: int) -> pd.DataFram
     for a129, pays, value in rows:
         key = (a129 if a129 in product_rank else "", pays if pays in country_rank else "")
         links[key] = links.get(key, 0) + value
-    products = _labels(con, "libelles_a129", annee)
-    countries = _labels(con, "libelles_pays", annee)
+    products = _labels(con, "libelles_a129", year)
+    countries = _labels(con, "libelles_pays", year)
     records = []
     for (a129, pays), value in links.items():
         if value <= 0:
@@ -258,9 +363,9 @@ def _flow_links(con, scope: Scope, annee: int, flux: str, n: int) -> pd.DataFram
         records.append(
             {
                 "code_a129": a129,
-                "produit": products.get(a129, a129) if a129 else AUTRES,
+                "produit": products.get(a129, a129) if a129 else OTHERS,
                 "code_pays": pays,
-                "pays": countries.get(pays, pays) if pays else AUTRES,
+                "pays": countries.get(pays, pays) if pays else OTHERS,
                 "valeur_eur": int(value),
                 "rang_produit": product_rank.get(a129, n + 1),
                 "rang_pays": country_rank.get(pays, n + 1),
@@ -274,10 +379,10 @@ def _flow_links(con, scope: Scope, annee: int, flux: str, n: int) -> pd.DataFram
     )
     for record in named[:RED_LINKS]:
         record["rouge"] = True
-    ranks = ("rang_produit", "rang_pays") if flux == EXPORT else ("rang_pays", "rang_produit")
+    ranks = ("rang_produit", "rang_pays") if flow == EXPORT else ("rang_pays", "rang_produit")
     records.sort(key=lambda r: (r[ranks[0]], r[ranks[1]]))
     columns = ["code_a129", "produit", "code_pays", "pays"]
-    if flux != EXPORT:
+    if flow != EXPORT:
         columns = columns[2:] + columns[:2]
     return pd.DataFrame(
         {
@@ -298,11 +403,10 @@ def _top_ranks(rows: list[tuple], key: int, n: int) -> dict[str, int]:
     return {code: rank for rank, code in enumerate(ranked[:n], start=1)}
 
 
-def _labels(con, table: str, annee: int) -> dict[str, str]:
+def _labels(con: Connection, table: str, year: int) -> dict[str, str]:
     """A year's labels of a nomenclature table, read once per database."""
-    return _shared(
-        con,
+    return con.shared(
         _WHOLE_DATABASE,
-        (table, annee),
-        lambda: dict(con.execute(f"SELECT code, libelle FROM {table} WHERE annee = ?", [annee]).fetchall()),
+        (table, year),
+        lambda: dict(con.execute(f"SELECT code, libelle FROM {table} WHERE annee = ?", [year]).fetchall()),
     )

@@ -20,25 +20,35 @@ PREVIOUS_DATA_DIR = "previous-data"
 RENDER_CACHE_DIR = Path(".cache") / "render"
 
 
+class Under:
+    """A folder or file at a fixed place under the object's `root`."""
+
+    def __init__(self, *parts: str | Path) -> None:
+        self.relative = Path(*parts)
+
+    def __get__(self, owner_object, owner_type=None):
+        return self if owner_object is None else owner_object.root / self.relative
+
+
 @dataclass(frozen=True)
 class OutputLayout:
     """The output folder (`output/` by default) and every path in it."""
 
     root: Path
 
+    notebooks = Under(NOTEBOOKS_DIR)
+    data_root = Under(NOTEBOOKS_DIR, DATA_DIR)
+    staging = Under(STAGING_DIR)
+    previous_data_dir = Under(STAGING_DIR, PREVIOUS_DATA_DIR)
+    site = Under(SITE_DIR)
+    pdf = Under(PDF_DIR)
+    render_cache = Under(RENDER_CACHE_DIR)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
 
-    @property
-    def notebooks(self) -> Path:
-        return self.root / NOTEBOOKS_DIR
-
     def notebook(self, code: str) -> Path:
         return self.notebooks / f"{code}.ipynb"
-
-    @property
-    def data_root(self) -> Path:
-        return self.notebooks / DATA_DIR
 
     def data(self, code: str) -> Path:
         return self.data_root / code
@@ -50,28 +60,8 @@ class OutputLayout:
     def failed(self, code: str) -> Path:
         return self.root / FAILED_DIR / f"{code}.ipynb"
 
-    @property
-    def staging(self) -> Path:
-        return self.root / STAGING_DIR
-
     def executing(self, code: str) -> Path:
         return self.staging / f"{code}.ipynb"
 
-    @property
-    def previous_data_dir(self) -> Path:
-        return self.staging / PREVIOUS_DATA_DIR
-
     def previous_data(self, code: str) -> Path:
         return self.previous_data_dir / code
-
-    @property
-    def site(self) -> Path:
-        return self.root / SITE_DIR
-
-    @property
-    def pdf(self) -> Path:
-        return self.root / PDF_DIR
-
-    @property
-    def render_cache(self) -> Path:
-        return self.root / RENDER_CACHE_DIR

@@ -21,17 +21,24 @@ from ticomex.errors import TicomexError
 
 MONACO = "99"
 TERRITORY_MIN_SHARE = 0.15
-DEFAULT_TERRITORIES_TABLE = Path("../shared/reference/territoires_industrie_departements.csv")
+# Beside the project, read-only reference material (see README).
+TERRITORIES_TABLE = Path("shared") / "reference" / "territoires_industrie_departements.csv"
 # Departments whose published sheet uses the "Principaux …*" heading with its footnote.
-PUBLISHED_PRINCIPAUX = {"07": True, "52": True, "05": False, "43": False, "92": False}
+PUBLISHED_MAIN_TERRITORIES = {"07": True, "52": True, "05": False, "43": False, "92": False}
 
 HEADER = """\
-# Fiche « Les indicateurs clés : commerce extérieur » du département {code}.
-# Fichier modifiable à la main : le carnet le lit tel quel.
-# territoires : Territoires d'industrie affichés, dans l'ordre ;
-# territoires_principaux : true affiche « Principaux Territoires d'Industrie du
-#   département* » et le renvoi sur les territoires adjacents retirés.
+# Facts of department {code}'s sheet "Les indicateurs clés : commerce extérieur".
+# Edit by hand: the notebook reads this file as it is (keys: docs/architecture.md).
+# territories: the Territoires d'industrie listed, in this order;
+# main_territories: true titles the list "Principaux Territoires d'Industrie du
+#   département*" with the footnote on the adjacent territories left out.
 """
+
+
+def default_territories_table() -> Path:
+    from ticomex.project import find_project
+
+    return find_project().root.parent / TERRITORIES_TABLE
 
 
 def _sort_key(name: str) -> str:
@@ -48,7 +55,7 @@ def read_territories(table: Path) -> dict[str, list[str]]:
                 try:
                     share = float(row["part_surface"])
                 except (KeyError, TypeError, ValueError):
-                    raise TicomexError(f"{table}:{line}: part_surface illisible") from None
+                    raise TicomexError(f"{table}, line {line}: part_surface is not a number") from None
                 if share >= TERRITORY_MIN_SHARE:
                     result.setdefault(row["code_departement"], []).append(row["nom_territoire"])
     except OSError as err:
@@ -56,14 +63,15 @@ def read_territories(table: Path) -> dict[str, list[str]]:
     return {code: sorted(names, key=_sort_key) for code, names in result.items()}
 
 
-def department_params(dep: dict, territoires: list[str]) -> dict:
+def department_params(dep: dict, territories: list[str]) -> dict:
+    """A params file's keys (ticomex.sheet.PARAMS_KEYS), in the order written."""
     return {
         "code": dep["code"],
-        "nom": dep["nom"],
+        "name": dep["name"],
         "region": dep["region"],
-        "region_nom": dep["region_nom"],
-        "territoires": territoires,
-        "territoires_principaux": PUBLISHED_PRINCIPAUX.get(dep["code"], False),
+        "region_name": dep["region_name"],
+        "territories": territories,
+        "main_territories": PUBLISHED_MAIN_TERRITORIES.get(dep["code"], False),
     }
 
 
@@ -73,7 +81,7 @@ def dump(params: dict) -> str:
 
 
 def write_params(
-    db: Path, out: Path, territoires: Path | None = None, overwrite: bool = False
+    db: Path, out: Path, territories: Path | None = None, overwrite: bool = False
 ) -> list[Path]:
     """Write a params file for every department of the release but Monaco.
 
@@ -83,11 +91,11 @@ def write_params(
     import duckdb
 
     if not db.exists():
-        raise TicomexError(f"{db}: base absente — lancez d'abord `ticomex data ingest`")
-    table = territoires or DEFAULT_TERRITORIES_TABLE
+        raise TicomexError(f"{db}: database not found — run `ticomex data ingest` first")
+    table = territories or default_territories_table()
     known = read_territories(table) if table.exists() else None
-    if territoires is not None and known is None:
-        raise TicomexError(f"{territoires}: fichier absent")
+    if territories is not None and known is None:
+        raise TicomexError(f"{territories}: file not found")
     with duckdb.connect(str(db), read_only=True) as con:
         deps = con.execute(
             "SELECT d.code, d.nom, d.region, r.nom FROM departements d "
@@ -96,18 +104,18 @@ def write_params(
         ).fetchall()
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for code, nom, region, region_nom in deps:
+    for code, name, region, region_name in deps:
         path = out / f"{code}.yaml"
         if path.exists() and not overwrite:
             continue
         if known is not None:
             names = known.get(code, [])
         elif path.exists():
-            names = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("territoires", [])
+            names = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("territories", [])
         else:
             names = []
-            print(f"{path}: pas de table des Territoires d'industrie, liste vide", file=sys.stderr)
-        dep = {"code": code, "nom": nom, "region": region, "region_nom": region_nom}
+            print(f"{path}: no Territoires d'industrie table ({table}): empty list", file=sys.stderr)
+        dep = {"code": code, "name": name, "region": region, "region_name": region_name}
         path.write_text(dump(department_params(dep, names)), encoding="utf-8")
         written.append(path)
     return written

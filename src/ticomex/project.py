@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ticomex.errors import TicomexError
+from ticomex.layout import Under
 
 CONFIG_FILE = "_quarto.yml"
 TEMPLATE = Path("notebooks") / "fiche.ipynb"
@@ -26,33 +27,13 @@ OUTPUT_DIR = Path("output")
 class Project:
     root: Path
 
-    @property
-    def config(self) -> Path:
-        return self.root / CONFIG_FILE
-
-    @property
-    def template(self) -> Path:
-        return self.root / TEMPLATE
-
-    @property
-    def params_dir(self) -> Path:
-        return self.root / PARAMS_DIR
-
-    @property
-    def db(self) -> Path:
-        return self.root / DB_FILE
-
-    @property
-    def demo_release(self) -> Path:
-        return self.root / DEMO_RELEASE_DIR
-
-    @property
-    def official_release(self) -> Path:
-        return self.root / OFFICIAL_RELEASE_DIR
-
-    @property
-    def output(self) -> Path:
-        return self.root / OUTPUT_DIR
+    config = Under(CONFIG_FILE)
+    template = Under(TEMPLATE)
+    params_dir = Under(PARAMS_DIR)
+    db = Under(DB_FILE)
+    demo_release = Under(DEMO_RELEASE_DIR)
+    official_release = Under(OFFICIAL_RELEASE_DIR)
+    output = Under(OUTPUT_DIR)
 
 
 def _is_project(folder: Path) -> bool:

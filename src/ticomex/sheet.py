@@ -15,80 +15,137 @@ import pandas as pd
 import yaml
 
 from ticomex import indicators
-from ticomex.conventions import CHART_MIMETYPE, METADATA_KEY
+from ticomex.conventions import CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, INDICATORS_FILE, METADATA_KEY
 from ticomex.errors import TicomexError
+from ticomex.project import find_project
 
+DEMO = "demo"  # `publication.donnees` of a demo release ("officielles" otherwise)
+OFFICIAL = "officielles"
+
+# Keys of a params file, with their type (docs/architecture.md).
+PARAMS_KEYS: dict[str, type | tuple[type, ...]] = {
+    "code": str,
+    "name": str,
+    "region": str,
+    "region_name": str,
+    "territories": list,
+}
+OPTIONAL_PARAMS_KEYS: dict[str, type | tuple[type, ...]] = {"main_territories": bool}
 
 
 @dataclass
 class Sheet:
-    """One department's sheet: its facts, the year and the open database."""
+    """One department's sheet: its facts, the year and an open database connection."""
 
     code: str
-    nom: str
+    name: str
     region: str
-    region_nom: str
-    annee: int
-    donnees: str
-    territoires: list[str]
-    territoires_principaux: bool
-    con: object = field(repr=False)
-    sortie: Path | None = None
+    region_name: str
+    year: int
+    source: str  # DEMO or OFFICIAL: which release the figures come from
+    territories: list[str]
+    main_territories: bool
+    con: indicators.Connection = field(repr=False)
+    data_dir: Path | None = None
+    top_n: int = indicators.TOP_N  # partners, products and countries drawn
 
     @property
     def demo(self) -> bool:
-        return self.donnees == "demo"
+        return self.source == DEMO
 
 
-def read_params(parametres: str | Path, departement: str) -> dict:
-    """The department's params file, as an editor left it."""
-    path = Path(parametres) / f"{departement}.yaml"
+def department_code(department: str | int) -> str:
+    """The department's code as the release writes it: papermill's `-p department 5`
+    gives the integer 5, which is department "05"."""
+    if isinstance(department, bool) or not isinstance(department, (str, int)):
+        raise TicomexError(f"department {department!r}: expected a code such as '05' or '2A'")
+    return f"{department:02d}" if isinstance(department, int) else department.strip()
+
+
+def read_params(params_dir: str | Path, department: str) -> dict:
+    """The department's params file, as an editor left it; file, line and reason otherwise."""
+    path = Path(params_dir) / f"{department}.yaml"
     if not path.exists():
-        known = sorted(p.stem for p in Path(parametres).glob("*.yaml"))
-        hint = f" (départements connus : {', '.join(known)})" if known else ""
-        raise TicomexError(f"département inconnu : {departement!r} — {path} absent{hint}")
+        known = sorted(p.stem for p in Path(params_dir).glob("*.yaml"))
+        hint = f" (known departments: {', '.join(known)})" if known else ""
+        raise TicomexError(f"unknown department {department!r}: {path} not found{hint}")
     try:
         facts = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise TicomexError(f"{path}: YAML illisible : {err}") from None
-    missing = {"code", "nom", "region", "region_nom", "territoires"} - set(facts or {})
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
+        reason = getattr(err, "problem", None) or str(err)
+        raise TicomexError(f"{where}: not valid YAML ({reason})") from None
+    if not isinstance(facts, dict):
+        raise TicomexError(f"{path}: expected a mapping of keys ({', '.join(PARAMS_KEYS)})")
+    missing = [key for key in PARAMS_KEYS if key not in facts]
     if missing:
-        raise TicomexError(f"{path}: clés manquantes : {', '.join(sorted(missing))}")
-    if str(facts["code"]) != departement:
-        raise TicomexError(f"{path}: code {facts['code']!r} différent du nom du fichier")
+        raise TicomexError(f"{path}: missing key(s): {', '.join(missing)}")
+    for key, kind in {**PARAMS_KEYS, **OPTIONAL_PARAMS_KEYS}.items():
+        if key in facts and not isinstance(facts[key], kind):
+            line = _key_line(path, key)
+            expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise TicomexError(
+                f"{path}, line {line}: {key} should be a {expected}, not {type(facts[key]).__name__} "
+                f"({facts[key]!r}; quote codes such as '05')"
+            )
+    if facts["code"] != department:
+        raise TicomexError(f"{path}, line {_key_line(path, 'code')}: code {facts['code']!r} differs from the file name")
     return facts
 
 
+def _key_line(path: Path, key: str) -> int | str:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.startswith(f"{key}:"):
+            return number
+    return "?"
+
+
 def open_sheet(
-    departement: str,
-    annee: str | int | None,
-    base: str | Path,
-    parametres: str | Path,
-    sortie: str | Path | None = None,
+    department: str | int,
+    year: str | int | None = None,
+    db: str | Path | None = None,
+    params_dir: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    top_n: int | None = None,
 ) -> Sheet:
-    """Check every parameter before anything is computed; a clear error otherwise."""
-    departement = str(departement)
-    facts = read_params(parametres, departement)
-    con = indicators.connect(base)
-    indicators.department(con, departement)
-    year = indicators.check_year(con, annee)
-    (donnees,) = con.execute(
-        "SELECT coalesce(max(valeur), 'officielles') FROM publication WHERE cle = 'donnees'"
+    """Check every parameter before anything is computed; a clear error otherwise.
+
+    `db` and `params_dir` default to the project's (found from the working folder, then
+    from the package), so the template runs from anywhere; `data_dir` None writes nothing;
+    `top_n` None draws `indicators.TOP_N` items.
+    """
+    code = department_code(department)
+    if top_n is None:
+        top_n = indicators.TOP_N
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+        raise TicomexError(f"top_n {top_n!r}: expected a whole number of at least 1")
+    if db is None or params_dir is None:
+        project = find_project()
+        db = project.db if db is None else db
+        params_dir = project.params_dir if params_dir is None else params_dir
+    facts = read_params(params_dir, code)
+    con = indicators.connect(db)
+    indicators.department(con, code)
+    checked_year = indicators.check_year(con, year)
+    (source,) = con.execute(
+        "SELECT coalesce(max(valeur), ?) FROM publication WHERE cle = 'donnees'", [OFFICIAL]
     ).fetchone()
-    out = Path(sortie) if sortie else None
+    out = Path(data_dir) if data_dir else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     return Sheet(
-        code=departement,
-        nom=facts["nom"],
-        region=str(facts["region"]),
-        region_nom=facts["region_nom"],
-        annee=year,
-        donnees=donnees,
-        territoires=list(facts.get("territoires") or []),
-        territoires_principaux=bool(facts.get("territoires_principaux", False)),
+        code=code,
+        name=facts["name"],
+        region=facts["region"],
+        region_name=facts["region_name"],
+        year=checked_year,
+        source=source,
+        territories=list(facts["territories"]),
+        main_territories=bool(facts.get("main_territories", False)),
         con=con,
-        sortie=out,
+        data_dir=out,
+        top_n=top_n,
     )
 
 
@@ -99,39 +156,39 @@ def md(text: str):
     return Markdown(text)
 
 
-def show_chart(spec: dict, nom: str, donnees: list[str] | None = None):
+def show_chart(spec: dict, name: str, data_files: list[str] | None = None):
     """Display a chart's Vega-Lite spec as the renderer reads it, naming its data files."""
     from IPython.display import display
 
     display(
-        {CHART_MIMETYPE: spec, "text/plain": f"<graphique {nom}>"},
+        {CHART_MIMETYPE: spec, "text/plain": f"<chart {name}>"},
         raw=True,
-        metadata={METADATA_KEY: {"nom": nom, "donnees": list(donnees or [])}},
+        metadata={METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: list(data_files or [])}},
     )
 
 
 def write_csv(sheet: Sheet, name: str, df: pd.DataFrame) -> str:
     """Write a chart's data (UTF-8, header, comma, whole euros); returns the file name."""
-    if sheet.sortie is not None:
+    if sheet.data_dir is not None:
         out = df.copy()
         for col in out.columns:
             if out[col].dtype == bool:
                 out[col] = out[col].map({True: "true", False: "false"})
-        out.to_csv(sheet.sortie / name, index=False, lineterminator="\n", encoding="utf-8")
+        out.to_csv(sheet.data_dir / name, index=False, lineterminator="\n", encoding="utf-8")
     return name
 
 
-def write_indicators(sheet: Sheet, chiffres: dict) -> str:
-    """`indicateurs.json`: the headline figures with unrounded percentages."""
-    name = "indicateurs.json"
+def write_indicators(sheet: Sheet, figures: dict) -> str:
+    """`indicateurs.json`: the headline figures with unrounded percentages (published data:
+    French keys, docs/architecture.md)."""
     document = {
-        "departement": {"code": sheet.code, "nom": sheet.nom},
-        "region": {"code": sheet.region, "nom": sheet.region_nom},
-        "annee": sheet.annee,
-        "donnees": sheet.donnees,
-        **chiffres,
+        "departement": {"code": sheet.code, "nom": sheet.name},
+        "region": {"code": sheet.region, "nom": sheet.region_name},
+        "annee": sheet.year,
+        "donnees": sheet.source,
+        **figures,
     }
-    if sheet.sortie is not None:
+    if sheet.data_dir is not None:
         text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-        (sheet.sortie / name).write_text(text, encoding="utf-8")
-    return name
+        (sheet.data_dir / INDICATORS_FILE).write_text(text, encoding="utf-8")
+    return INDICATORS_FILE

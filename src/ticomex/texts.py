@@ -13,40 +13,41 @@ from fractions import Fraction
 EXPORT, IMPORT = "E", "I"
 
 # Wording that changes with the flow.
-FLUX = {
+FLOWS = {
     EXPORT: {
-        "nom": "export",
+        "name": "export",
         "total": "Total des exportations",
-        "valeur": "exportée",
-        "a_l": "à l'export",
+        "value": "exportée",
+        "at": "à l'export",
     },
     IMPORT: {
-        "nom": "import",
+        "name": "import",
         "total": "Total des importations",
-        "valeur": "importée",
-        "a_l": "à l'import",
+        "value": "importée",
+        "at": "à l'import",
     },
 }
 
 REGION_SHARE_DECIMALS = 1
 NATIONAL_SHARE_DECIMALS = 2
 FRANCE = "France entière"
-AUTRES = "Autres"
+OTHERS = "Autres"
 
-TERRITOIRES_TITRE = "Territoires d'Industrie du département"
-TERRITOIRES_TITRE_PRINCIPAUX = "Principaux Territoires d'Industrie du département*"
-TERRITOIRES_RENVOI = (
+TERRITORIES_TITLE = "Territoires d'Industrie du département"
+MAIN_TERRITORIES_TITLE = "Principaux Territoires d'Industrie du département*"
+MAIN_TERRITORIES_FOOTNOTE = (
     "\\* Les Territoires d'Industrie adjacents comptant moins de 5 communes dans le "
     "département ont été retirés"
 )
-TERRITOIRES_AUCUN = "Aucun Territoire d'industrie ne concerne ce département."
+NO_TERRITORY = "Aucun Territoire d'industrie ne concerne ce département."
 
-DEMO_AVERTISSEMENT = (
+DEMO_NOTICE = (
     "**Données de démonstration** : cette fiche est calculée sur une publication "
     "synthétique générée par ticomex, et non sur les données officielles des Douanes. "
     "Ses chiffres ne décrivent pas le commerce extérieur réel."
 )
 
+# The sheet's source, by `publication.donnees` (ticomex.sheet.DEMO / OFFICIAL).
 SOURCE = {
     "demo": "une publication synthétique de démonstration, au format des données "
     "départementales et régionales du commerce extérieur de la Direction générale "
@@ -81,37 +82,51 @@ def share(part: int, whole: int, decimals: int) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def total_line(flux: str, euros: int) -> str:
-    return f"{FLUX[flux]['total']} : {millions(euros)} millions d'euros"
+# Numbers the prose writes out ("les dix premiers biens").
+NUMBER_WORDS = {
+    1: "un", 2: "deux", 3: "trois", 4: "quatre", 5: "cinq", 6: "six", 7: "sept",
+    8: "huit", 9: "neuf", 10: "dix", 11: "onze", 12: "douze", 13: "treize",
+    14: "quatorze", 15: "quinze", 16: "seize", 17: "dix-sept", 18: "dix-huit",
+    19: "dix-neuf", 20: "vingt",
+}
 
 
-def region_share_line(flux: str, euros: int, region_euros: int, region_nom: str) -> str:
+def in_words(n: int) -> str:
+    """`10` → `dix`; numbers without a word here stay in digits."""
+    return NUMBER_WORDS.get(int(n), str(int(n)))
+
+
+def total_line(flow: str, euros: int) -> str:
+    return f"{FLOWS[flow]['total']} : {millions(euros)} millions d'euros"
+
+
+def region_share_line(flow: str, euros: int, region_euros: int, region_name: str) -> str:
     pct = share(euros, region_euros, REGION_SHARE_DECIMALS)
-    return f"soit {pct}% de la valeur {FLUX[flux]['valeur']} par la région {region_nom}"
+    return f"soit {pct}% de la valeur {FLOWS[flow]['value']} par la région {region_name}"
 
 
-def national_share_line(flux: str, euros: int, france_euros: int) -> str:
+def national_share_line(flow: str, euros: int, france_euros: int) -> str:
     pct = share(euros, france_euros, NATIONAL_SHARE_DECIMALS)
-    return f"soit {pct}% de la valeur {FLUX[flux]['valeur']} au niveau national"
+    return f"soit {pct}% de la valeur {FLOWS[flow]['value']} au niveau national"
 
 
-def flows_title(flux: str, lieu: str, annee: int, departement: bool = True) -> str:
+def flows_title(flow: str, place: str, year: int, department: bool = True) -> str:
     """`Flux à l'export par produit et par pays, Ardèche (en valeur, 2024)`; for the
     region and France the short form `Flux à l'export, Grand Est (en valeur, 2024)`."""
     detail = ""
-    if departement:
-        detail = " par produit et par pays" if flux == EXPORT else " par pays et par produit"
-    return f"Flux {FLUX[flux]['a_l']}{detail}, {lieu} (en valeur, {annee})"
+    if department:
+        detail = " par produit et par pays" if flow == EXPORT else " par pays et par produit"
+    return f"Flux {FLOWS[flow]['at']}{detail}, {place} (en valeur, {year})"
 
 
-def territories_markdown(territoires: list[str], principaux: bool) -> str:
+def territories_markdown(territories: list[str], main: bool) -> str:
     """The department's Territoires d'industrie block, heading variant included."""
-    if not territoires:
-        return f"### {TERRITOIRES_TITRE}\n\n{TERRITOIRES_AUCUN}"
-    titre = TERRITOIRES_TITRE_PRINCIPAUX if principaux else TERRITOIRES_TITRE
-    titre = titre.replace("*", "\\*")
-    items = "\n".join(f"- {nom}" for nom in territoires)
-    text = f"### {titre}\n\n{items}"
-    if principaux:
-        text += f"\n\n{TERRITOIRES_RENVOI}"
+    if not territories:
+        return f"### {TERRITORIES_TITLE}\n\n{NO_TERRITORY}"
+    title = MAIN_TERRITORIES_TITLE if main else TERRITORIES_TITLE
+    title = title.replace("*", "\\*")
+    items = "\n".join(f"- {name}" for name in territories)
+    text = f"### {title}\n\n{items}"
+    if main:
+        text += f"\n\n{MAIN_TERRITORIES_FOOTNOTE}"
     return text

@@ -33,10 +33,10 @@ from ticomex import reference
 from ticomex.data.release import (
     A129_FILE,
     DEMONSTRATION_FILE,
-    DEPARTEMENTS_FILE,
+    COUNTRIES_FILE,
+    DEPARTMENTS_FILE,
     EXPORT_FILE,
     IMPORT_FILE,
-    PAYS_FILE,
     replace_folder,
 )
 from ticomex.errors import TicomexError
@@ -45,9 +45,9 @@ DEFAULT_ROWS = 120_000  # data rows per flow file: about 1 s to generate, well u
 SEED = 2024
 YEARS = (2023, 2024)
 CALIBRATED_YEAR = 2024
-FLUX_FILES = {"E": EXPORT_FILE, "I": IMPORT_FILE}
+FLOW_FILES = {"E": EXPORT_FILE, "I": IMPORT_FILE}
 A129_VALIDITY = ("200901", "999912")
-PAYS_VALIDITY = ("190001", "999912")
+COUNTRY_VALIDITY = ("190001", "999912")
 NOT_A_PARTNER = frozenset({"EU"})  # an aggregate, never a row's partner
 SPECIALITY_FACTOR = 8.0  # weight factor of a department's speciality when omitted
 # A speciality weighs factor x this many points of the national shares of demo_produits.csv, so
@@ -93,10 +93,10 @@ def _factors(text: str, default: float) -> dict[str, float]:
 class Profile:
     code: str
     size: dict[str, float | None]  # by flow, M€; None when the published total applies
-    specialites: dict[str, dict[str, float]]  # by flow
-    pays_favoris: dict[str, float]
-    max_produits: dict[str, int | None]
-    max_pays: dict[str, int | None]
+    specialities: dict[str, dict[str, float]]  # by flow
+    favourite_countries: dict[str, float]
+    max_products: dict[str, int | None]  # by flow
+    max_countries: dict[str, int | None]  # by flow
 
 
 def _profiles() -> dict[str, Profile]:
@@ -111,13 +111,13 @@ def _profiles() -> dict[str, Profile]:
                 "E": float(row["export_meur"]) if row["export_meur"] else None,
                 "I": float(row["import_meur"]) if row["import_meur"] else None,
             },
-            specialites={
+            specialities={
                 "E": _factors(row["specialites_export"], SPECIALITY_FACTOR),
                 "I": _factors(row["specialites_import"], SPECIALITY_FACTOR),
             },
-            pays_favoris=_factors(row["pays_favoris"], 2.0),
-            max_produits={"E": optional_int(row["max_produits_e"]), "I": optional_int(row["max_produits_i"])},
-            max_pays={"E": optional_int(row["max_pays_e"]), "I": optional_int(row["max_pays_i"])},
+            favourite_countries=_factors(row["pays_favoris"], 2.0),
+            max_products={"E": optional_int(row["max_produits_e"]), "I": optional_int(row["max_produits_i"])},
+            max_countries={"E": optional_int(row["max_pays_e"]), "I": optional_int(row["max_pays_i"])},
         )
     return profiles
 
@@ -125,19 +125,19 @@ def _profiles() -> dict[str, Profile]:
 # --------------------------------------------------------------------------- label files
 
 
-def pays_labels() -> list[tuple[str, str, str, str]]:
+def country_labels() -> list[tuple[str, str, str, str]]:
     """(code, label, start, end) of the demo's Libelle_PAYS.txt, sorted by code then start.
 
     French names from pycountry, replaced or completed by the geonomenclature's own codes and
     labels (some codes repeated across validity periods, as `QU` in the real file)."""
     french = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"])
-    specific = reference.pays_geonomenclature()
+    specific = reference.geonomenclature_countries()
     relabelled = {p.code for p in specific}
-    rows = [(p.code, p.libelle, p.debut, p.fin) for p in specific]
+    rows = [(p.code, p.label, p.start, p.end) for p in specific]
     for country in pycountry.countries:
         code = country.alpha_2
-        if code not in relabelled and code not in reference.pays_iso_hors_geonomenclature():
-            rows.append((code, french.gettext(country.name), *PAYS_VALIDITY))
+        if code not in relabelled and code not in reference.iso_codes_outside_geonomenclature():
+            rows.append((code, french.gettext(country.name), *COUNTRY_VALIDITY))
     return sorted(rows, key=lambda r: (r[0], r[2]))
 
 
@@ -150,11 +150,11 @@ def label_file_bytes(rows: list[tuple[str, ...]], bom: bool = False) -> bytes:
 
 def demonstration_text() -> str:
     """The French notice of DEMONSTRATION.txt; its first line is the short description."""
-    published = reference.chiffres_publies_2024()
-    by_code = {d.code: d for d in reference.departements()}
-    region_names = {d.region: d.region_nom for d in reference.departements()}
-    regions = [c.code for c in published if c.niveau == "region" and c.flux == "E"]
-    departements = [c.code for c in published if c.niveau == "departement" and c.flux == "E"]
+    published = reference.published_figures_2024()
+    by_code = {d.code: d for d in reference.departments()}
+    region_names = {d.region: d.region_name for d in reference.departments()}
+    regions = [c.code for c in published if c.level == "region" and c.flow == "E"]
+    departments = [c.code for c in published if c.level == "departement" and c.flow == "E"]
     return (
         "Données de démonstration synthétiques — ne pas utiliser pour une analyse.\n"
         "\n"
@@ -163,7 +163,7 @@ def demonstration_text() -> str:
         "mais leurs lignes sont inventées. Seuls les totaux "
         f"{CALIBRATED_YEAR} de la France entière, des régions "
         f"{', '.join(region_names[r] for r in regions)} et des départements "
-        f"{', '.join(by_code[d].nom for d in departements)} reproduisent les chiffres publiés ;\n"
+        f"{', '.join(by_code[d].name for d in departments)} reproduisent les chiffres publiés ;\n"
         "la répartition par produit, par pays et par trimestre est fictive.\n"
         "Données officielles : ticomex data fetch.\n"
     )
@@ -197,37 +197,37 @@ def department_targets() -> dict[str, dict[str, int]]:
     Departments with a published total get it; the other departments of a region with a published
     total share what is left of it; the departments of the other regions share what is left of
     the national total. Shares follow the made-up sizes of demo_departements.csv."""
-    published = reference.chiffres_publies_2024()
-    departements = reference.departements()
+    published = reference.published_figures_2024()
+    departments = reference.departments()
     profiles = _profiles()
     targets: dict[str, dict[str, int]] = {}
-    for flux in ("E", "I"):
-        figures = {(c.niveau, c.code): _euros(c.total_millions_eur) for c in published if c.flux == flux}
-        fixed = {code: v for (niveau, code), v in figures.items() if niveau == "departement"}
-        fixed_regions = {code: v for (niveau, code), v in figures.items() if niveau == "region"}
+    for flow in ("E", "I"):
+        figures = {(c.level, c.code): _euros(c.total_millions_eur) for c in published if c.flow == flow}
+        fixed = {code: v for (level, code), v in figures.items() if level == "departement"}
+        fixed_regions = {code: v for (level, code), v in figures.items() if level == "region"}
         target = dict(fixed)
         # (total to share, departments sharing it): each published region, then the rest of France.
         groups = [
-            (total, [d.code for d in departements if d.region == region])
+            (total, [d.code for d in departments if d.region == region])
             for region, total in fixed_regions.items()
         ]
         groups.append(
             (
                 figures[("france", "FR")] - sum(fixed_regions.values()),
-                [d.code for d in departements if d.region not in fixed_regions],
+                [d.code for d in departments if d.region not in fixed_regions],
             )
         )
         for total, members in groups:
             free = [code for code in members if code not in fixed]
             left = total - sum(fixed[code] for code in members if code in fixed)
-            sizes = [profiles[code].size[flux] for code in free]
+            sizes = [profiles[code].size[flow] for code in free]
             if None in sizes:
                 missing = free[sizes.index(None)]
                 raise TicomexError(
-                    f"demo_departements.csv: department {missing} needs a size for flow {flux}"
+                    f"demo_departements.csv: department {missing} needs a size for flow {flow}"
                 )
             target.update(zip(free, (int(v) for v in allocate(left, np.array(sizes)))))
-        targets[flux] = {d.code: target[d.code] for d in departements}
+        targets[flow] = {d.code: target[d.code] for d in departments}
     return targets
 
 
@@ -262,15 +262,15 @@ def _weighted_sample(rng: np.random.Generator, weights: np.ndarray, k: int) -> n
 class _Generator:
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
-        self.departements = reference.departements()
-        self.region_of = {d.code: d.region for d in self.departements}
+        self.departments = reference.departments()
+        self.region_of = {d.code: d.region for d in self.departments}
         self.profiles = _profiles()
-        self.cpf4_of = reference.cpf4_par_a129()
+        self.cpf4_of = reference.cpf4_by_a129()
         self.cpf4 = sorted(c for classes in self.cpf4_of.values() for c in classes)
         self.cpf4_id = {c: i for i, c in enumerate(self.cpf4)}
         products = _read_demo_table("demo_produits.csv")
         self.products = [p["a129"] for p in products]
-        if self.products != list(reference.libelles_a129()):
+        if self.products != list(reference.a129_labels()):
             raise TicomexError("demo_produits.csv must list the A129 codes of reference/a129.csv, in order")
         if sorted(self.profiles) != sorted(self.region_of):
             raise TicomexError(
@@ -282,12 +282,12 @@ class _Generator:
         self.outside_speciality = np.array([float(p["hors_specialite"]) for p in products])
         # No unit value (electricity): no mass.
         self.price = np.array([float(p["euros_par_kg"]) if p["euros_par_kg"] else np.inf for p in products])
-        labels = pays_labels()
+        labels = country_labels()
         valid = sorted(
             {
                 code
-                for code, _, debut, fin in labels
-                if int(debut) <= YEARS[0] * 100 + 1 and int(fin) >= YEARS[-1] * 100 + 12
+                for code, _, start, end in labels
+                if int(start) <= YEARS[0] * 100 + 1 and int(end) >= YEARS[-1] * 100 + 12
             }
             - NOT_A_PARTNER
         )
@@ -305,15 +305,15 @@ class _Generator:
             for country, factor in _factors(p["pays_favoris"], 2.0).items():
                 self.affinity[i, column[country]] = factor
 
-    def choose(self, flux: str, code: str, target: int, budget: int, largest: int) -> _Choice:
+    def choose(self, flow: str, code: str, target: int, budget: int, largest: int) -> _Choice:
         """Products, classes and partners of one department, sized on its total and row budget."""
         rng, profile = self.rng, self.profiles[code]
         scale = target / largest
-        specialites = profile.specialites[flux]
-        base = self.product_share[flux] * self.outside_speciality
+        specialities = profile.specialities[flow]
+        base = self.product_share[flow] * self.outside_speciality
         base = np.array(
             [
-                specialites[p] * SPECIALITY_POINTS if p in specialites else b
+                specialities[p] * SPECIALITY_POINTS if p in specialities else b
                 for p, b in zip(self.products, base)
             ]
         )
@@ -324,9 +324,9 @@ class _Generator:
         n_products = round(MIN_PRODUCTS + EXTRA_PRODUCTS * scale**0.35)
         n_countries = round(MIN_PARTNERS + EXTRA_PARTNERS * scale**0.4)
         n_products = min(
-            n_products, profile.max_produits[flux] or n_products, int(allowed.sum()), max(1, budget // 8)
+            n_products, profile.max_products[flow] or n_products, int(allowed.sum()), max(1, budget // 8)
         )
-        n_countries = min(n_countries, profile.max_pays[flux] or n_countries, max(1, budget // 8))
+        n_countries = min(n_countries, profile.max_countries[flow] or n_countries, max(1, budget // 8))
         chosen = np.sort(_weighted_sample(rng, weight, n_products))
         cpf4, cpf4_product, cpf4_weight = [], [], []
         for index, i in enumerate(chosen):
@@ -336,8 +336,8 @@ class _Generator:
             cpf4 += [self.cpf4_id[c] for c in classes]
             cpf4_product += [index] * len(classes)
             cpf4_weight += list(weight[i] * split)
-        favoris = profile.pays_favoris
-        country_weight = self.country_share[flux] * np.array([favoris.get(c, 1.0) for c in self.countries])
+        favourites = profile.favourite_countries
+        country_weight = self.country_share[flow] * np.array([favourites.get(c, 1.0) for c in self.countries])
         country_weight = country_weight * rng.lognormal(0.0, 0.5, len(self.countries))
         picked = np.sort(_weighted_sample(rng, country_weight, n_countries))
         return _Choice(
@@ -350,7 +350,7 @@ class _Generator:
             country_weight=country_weight[picked],
         )
 
-    def rows(self, flux: str, choice: _Choice, target: int, growth: float) -> dict[str, np.ndarray]:
+    def rows(self, flow: str, choice: _Choice, target: int, growth: float) -> dict[str, np.ndarray]:
         """The data rows of one department and flow: exactly `choice.rows` rows, 2024 total = target."""
         rng = self.rng
         n_countries = len(choice.country_ids)
@@ -387,22 +387,24 @@ class _Generator:
         rank = np.argsort(np.argsort(-priority, axis=1, kind="stable"), axis=1, kind="stable")
         pair_index, slot_index = np.nonzero(rank < slots[:, None])
         raw = pair_weight[pair_index] * rng.lognormal(0.0, 0.3, pair_index.size)
-        annee = np.array(YEARS)[slot_index // 4]
-        valeur = np.zeros(pair_index.size, dtype=np.int64)
-        for year, total in ((CALIBRATED_YEAR, target), (YEARS[0], round(target * growth))):
-            in_year = annee == year
+        year = np.array(YEARS)[slot_index // 4]
+        value = np.zeros(pair_index.size, dtype=np.int64)
+        for calibrated_year, total in ((CALIBRATED_YEAR, target), (YEARS[0], round(target * growth))):
+            in_year = year == calibrated_year
             if in_year.any():
-                valeur[in_year] = 1 + allocate(total - int(in_year.sum()), raw[in_year])
+                value[in_year] = 1 + allocate(total - int(in_year.sum()), raw[in_year])
         a129 = choice.product_ids[choice.cpf4_product[pair_cpf4[pair_index]]]
-        masse = np.rint(valeur / self.price[a129] * rng.lognormal(0.0, 0.35, valeur.size)).astype(np.int64)
-        return {  # codes as indices into the vocabularies, turned into text once, when writing
-            "annee": annee,
+        mass = np.rint(value / self.price[a129] * rng.lognormal(0.0, 0.35, value.size)).astype(np.int64)
+        # Keyed by the fields of the official files (FORMAT.md); codes as indices into the
+        # vocabularies, turned into text once, when writing.
+        return {
+            "annee": year,
             "trimestre": slot_index % 4 + 1,
             "a129": a129,
             "cpf4": choice.cpf4_ids[pair_cpf4[pair_index]],
             "pays": choice.country_ids[pair_country[pair_index]],
-            "valeur": valeur,
-            "masse": masse,
+            "valeur": value,
+            "masse": mass,
         }
 
     def _match_total(self, slots: np.ndarray, total: int) -> None:
@@ -437,25 +439,25 @@ def _fit_capacity(choices: list[_Choice]) -> None:
 
 def generate(rows: int = DEFAULT_ROWS, seed: int = SEED) -> dict[str, pd.DataFrame]:
     """The demo data rows by flow ("E", "I"), sorted as written: exactly `rows` rows each."""
-    minimum = MIN_ROWS_PER_DEPARTMENT * len(reference.departements())
+    minimum = MIN_ROWS_PER_DEPARTMENT * len(reference.departments())
     if rows < minimum:
         raise TicomexError(f"demo: --rows must be at least {minimum} (8 rows per department)")
     rng = np.random.default_rng(seed)
     generator = _Generator(rng)
     targets = department_targets()
     tables = {}
-    for flux in ("E", "I"):
-        target = targets[flux]
+    for flow in ("E", "I"):
+        target = targets[flow]
         largest = max(target.values())
         budgets = _row_budgets(target, rows)
-        choices = [generator.choose(flux, code, target[code], budgets[code], largest) for code in target]
+        choices = [generator.choose(flow, code, target[code], budgets[code], largest) for code in target]
         for choice in choices:
             choice.rows = budgets[choice.code]
         _fit_capacity(choices)
         growth = rng.uniform(0.88, 1.08, len(choices))  # 2023 total relative to 2024
         parts = []
         for index, (choice, g) in enumerate(zip(choices, growth)):
-            part = generator.rows(flux, choice, target[choice.code], float(g))
+            part = generator.rows(flow, choice, target[choice.code], float(g))
             part["departement"] = np.full(part["valeur"].size, index)
             parts.append(part)
         columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -480,9 +482,9 @@ def generate(rows: int = DEFAULT_ROWS, seed: int = SEED) -> dict[str, pd.DataFra
             [region_codes.index(generator.region_of[c]) for c in vocabularies["departement"]]
         )
         n = order.size
-        tables[flux] = pd.DataFrame(
+        tables[flow] = pd.DataFrame(
             {
-                "flux": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[flux]),
+                "flux": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[flow]),
                 "trimestre": columns["trimestre"][order],
                 "annee": columns["annee"][order],
                 "departement": pd.Categorical.from_codes(
@@ -511,9 +513,9 @@ def _sql_text(value: str) -> str:
 def _write_data_file(frame: pd.DataFrame, path: Path) -> None:
     """`;`-separated, no header, CRLF, in the frame's order (DuckDB keeps insertion order)."""
     with duckdb.connect() as con:
-        con.register("lignes", frame)
+        con.register("data_rows", frame)
         con.execute(
-            f"COPY (SELECT * FROM lignes) TO {_sql_text(str(path))} "
+            f"COPY (SELECT * FROM data_rows) TO {_sql_text(str(path))} "
             "(FORMAT csv, HEADER false, DELIMITER ';', QUOTE '', NEW_LINE '\r\n')"
         )
 
@@ -532,13 +534,13 @@ def write_demo_release(out: Path, rows: int | None = None) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        for flux, frame in tables.items():
-            _write_data_file(frame, staging / FLUX_FILES[flux])
-        a129 = [(code, label, *A129_VALIDITY) for code, label in reference.libelles_a129().items()]
+        for flow, frame in tables.items():
+            _write_data_file(frame, staging / FLOW_FILES[flow])
+        a129 = [(code, label, *A129_VALIDITY) for code, label in reference.a129_labels().items()]
         (staging / A129_FILE).write_bytes(label_file_bytes(a129, bom=True))
-        (staging / PAYS_FILE).write_bytes(label_file_bytes(pays_labels()))
-        departements = [(d.code, d.nom, d.region, d.region_nom) for d in reference.departements()]
-        (staging / DEPARTEMENTS_FILE).write_bytes(label_file_bytes(departements))
+        (staging / COUNTRIES_FILE).write_bytes(label_file_bytes(country_labels()))
+        departments = [(d.code, d.name, d.region, d.region_name) for d in reference.departments()]
+        (staging / DEPARTMENTS_FILE).write_bytes(label_file_bytes(departments))
         (staging / DEMONSTRATION_FILE).write_bytes(demonstration_text().encode("utf-8"))
         replace_folder(staging, out)
     finally:

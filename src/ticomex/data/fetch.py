@@ -101,7 +101,7 @@ def fetch_release(year: int | None, out: Path, *, url: str | None = None) -> Pat
     out = Path(out)
     address = release_url(year, url)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".telechargement.", dir=out.parent) as folder:
+    with tempfile.TemporaryDirectory(prefix=".download.", dir=out.parent) as folder:
         archive = Path(folder) / "release.zip"
         _download(address, archive)
         return unpack_release(archive, out)

@@ -23,11 +23,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ticomex.data.labels import Label, read_departements, read_labels
+from ticomex.data.labels import Label, read_departments, read_labels
 from ticomex.data.problems import MAX_LISTED, BadLine, IngestError, describe_bad_lines
-from ticomex.data.release import FLUX_NAMES, Release, locate_release
+from ticomex.data.release import FLOW_NAMES, Release, locate_release
 
-SOURCE_OFFICIELLE = (
+OFFICIAL_SOURCE = (
     "DGDDI, statistiques régionales et départementales du commerce extérieur (open data, Licence Ouverte 2.0)"
 )
 # The modules whose code shapes the database: a change to any of them re-ingests.
@@ -90,7 +90,7 @@ def recorded_fingerprint(db: Path) -> str | None:
 @dataclass(frozen=True)
 class FileReport:
     name: str  # path relative to the release folder
-    flux: str
+    flow: str  # E or I
     lines_read: int  # non-blank lines
     blank_lines: int  # ignored
     rows_loaded: int
@@ -104,7 +104,7 @@ class FileReport:
 class IngestReport:
     raw: Path
     db: Path
-    donnees: str  # "demo" or "officielles"
+    data_kind: str  # publication.donnees: "demo" or "officielles"
     files: tuple[FileReport, ...]
     years: tuple[int, ...]
     rejects: Path | None  # the rejects file, when lines were skipped
@@ -122,12 +122,12 @@ class IngestReport:
         def n(number: int) -> str:
             return f"{number:,}".replace(",", " ")
 
-        kind = "synthetic demo data" if self.donnees == "demo" else "official data"
+        kind = "synthetic demo data" if self.data_kind == "demo" else "official data"
         years = ", ".join(str(y) for y in self.years) or "none"
         lines = [f"Ingested {self.raw} ({kind}) into {self.db}: {n(self.rows_loaded)} rows, years {years}"]
         for f in self.files:
             lines.append(
-                f"  {f.name} ({FLUX_NAMES[f.flux]}s): {n(f.lines_read)} lines read = "
+                f"  {f.name} ({FLOW_NAMES[f.flow]}s): {n(f.lines_read)} lines read = "
                 f"{n(f.rows_loaded)} loaded + {n(f.lines_rejected)} rejected; "
                 f"{n(f.euros_read)} € read = {n(f.euros_loaded)} € loaded + {n(f.euros_rejected)} € rejected"
                 + (f"; {n(f.blank_lines)} blank lines ignored" if f.blank_lines else "")
@@ -158,58 +158,59 @@ class _Codes:
     region_of: dict[str, str]
     a129: set[str]
     cpf4: set[str] | None
-    pays: set[str]
+    countries: set[str]
     files: dict[str, str]
 
 
 def _load_labels(con: duckdb.DuckDBPyConnection, release: Release) -> _Codes:
     """Read the label files (bad lines raise) and store them as temporary tables."""
-    departements = read_departements(release.departements)
+    departments = read_departments(release.departments)
+    # Keyed by the output tables' suffix (libelles_a129, libelles_cpf4, libelles_pays).
     labelled: dict[str, list[Label]] = {
         "a129": read_labels(release.a129),
-        "pays": read_labels(release.pays),
+        "pays": read_labels(release.countries),
         "cpf4": read_labels(release.cpf4) if release.cpf4 else [],
     }
     con.register(
-        "departements_lus",
+        "departments_read",
         pd.DataFrame(
-            [(d.code, d.nom, d.region, d.region_nom) for d in departements],
-            columns=["code", "nom", "region", "region_nom"],
+            [(d.code, d.name, d.region, d.region_name) for d in departments],
+            columns=["code", "name", "region", "region_name"],
         ),
     )
-    con.execute("CREATE TABLE departements_fichier AS SELECT * FROM departements_lus")
-    con.unregister("departements_lus")
+    con.execute("CREATE TABLE file_departments AS SELECT * FROM departments_read")
+    con.unregister("departments_read")
     for kind, labels in labelled.items():
         frame = pd.DataFrame(
-            [(label.code, label.libelle, label.debut, label.fin) for label in labels],
-            columns=["code", "libelle", "debut", "fin"],
-        ).astype({"code": "string", "libelle": "string", "debut": "int64", "fin": "int64"})
-        con.register("libelles_lus", frame)
-        con.execute(f"CREATE TABLE etiquettes_{kind} AS SELECT * FROM libelles_lus")
-        con.unregister("libelles_lus")
+            [(label.code, label.text, label.start, label.end) for label in labels],
+            columns=["code", "label", "valid_from", "valid_to"],
+        ).astype({"code": "string", "label": "string", "valid_from": "int64", "valid_to": "int64"})
+        con.register("labels_read", frame)
+        con.execute(f"CREATE TABLE file_labels_{kind} AS SELECT * FROM labels_read")
+        con.unregister("labels_read")
     return _Codes(
-        region_of={d.code: d.region for d in departements},
+        region_of={d.code: d.region for d in departments},
         a129={label.code for label in labelled["a129"]},
         cpf4={label.code for label in labelled["cpf4"]} if release.cpf4 else None,
-        pays={label.code for label in labelled["pays"]},
+        countries={label.code for label in labelled["pays"]},
         files={
-            "departements": release.departements.name,
+            "departments": release.departments.name,
             "a129": release.a129.name,
-            "pays": release.pays.name,
+            "countries": release.countries.name,
             "cpf4": release.cpf4.name if release.cpf4 else "",
         },
     )
 
 
 def _read_lines(con: duckdb.DuckDBPyConnection, k: int, path: Path) -> None:
-    """Table brut_k: one row per line of the file, in order (blank lines as NULL)."""
+    """Table raw_k: one row per line of the file, in order (blank lines as NULL)."""
     options = (
         f"delim={_sql_text(UNIT_SEPARATOR)}, quote='', escape='', header=false, auto_detect=false, "
-        "columns={'texte': 'VARCHAR'}"
+        "columns={'line_text': 'VARCHAR'}"
     )
     source = _sql_text(str(path))
     try:
-        con.execute(f"CREATE TABLE brut_{k} AS SELECT texte FROM read_csv({source}, {options})")
+        con.execute(f"CREATE TABLE raw_{k} AS SELECT line_text FROM read_csv({source}, {options})")
     except duckdb.InvalidInputException as err:
         if "unicode" not in str(err).lower():
             separator_line = _line_holding(path, UNIT_SEPARATOR.encode())
@@ -219,7 +220,7 @@ def _read_lines(con: duckdb.DuckDBPyConnection, k: int, path: Path) -> None:
                 ) from None
             try:  # lines ending in CRLF and in LF in one file (a line added by hand)
                 con.execute(
-                    f"CREATE TABLE brut_{k} AS SELECT texte FROM read_csv({source}, {options}, strict_mode=false)"
+                    f"CREATE TABLE raw_{k} AS SELECT line_text FROM read_csv({source}, {options}, strict_mode=false)"
                 )
                 return
             except duckdb.InvalidInputException:
@@ -231,7 +232,7 @@ def _read_lines(con: duckdb.DuckDBPyConnection, k: int, path: Path) -> None:
         # Not UTF-8: every byte is a valid latin-1 character, so the lines still load and
         # their non-ASCII codes are reported as unknown codes.
         con.execute(
-            f"CREATE TABLE brut_{k} AS SELECT texte FROM read_csv({source}, {options}, encoding='latin-1')"
+            f"CREATE TABLE raw_{k} AS SELECT line_text FROM read_csv({source}, {options}, encoding='latin-1')"
         )
 
 
@@ -246,32 +247,32 @@ def _line_holding(path: Path, needle: bytes) -> int | None:
         return None if at < 0 else data[:at].count(b"\n") + 1
 
 
-HELPER_COLUMNS = ("fichier", "ligne", "forme_ok")  # dropped once the lines are checked
+HELPER_COLUMNS = ("file_index", "line_number", "well_formed")  # dropped once the lines are checked
 
 
-def _line_pattern(flux: str) -> str:
-    """A well-formed data line of a file of flow `flux`: 10 fields, codes free, numbers whole."""
-    return f"{flux};[1-4];[0-9]{{4}};[^;]*;[^;]*;[^;]*;[^;]*;[^;]*;{WHOLE_NUMBER};{WHOLE_NUMBER}"
+def _line_pattern(flow: str) -> str:
+    """A well-formed data line of a file of flow `flow`: 10 fields, codes free, numbers whole."""
+    return f"{flow};[1-4];[0-9]{{4}};[^;]*;[^;]*;[^;]*;[^;]*;[^;]*;{WHOLE_NUMBER};{WHOLE_NUMBER}"
 
 
 def _parse_into_commerce(con: duckdb.DuckDBPyConnection, release: Release) -> None:
-    """sortie.commerce from every line of every file: typed fields plus the file, the line number
+    """out_db.commerce from every line of every file: typed fields plus the file, the line number
     and whether the line is well formed (helper columns used by the checks, then dropped).
 
     Written straight into the output file: one pass, compressed once. The casts are exact on
     well-formed lines; the others are rejected and worded from their raw text."""
     branches = [
-        f"""SELECT {k} AS fichier, ligne,
-               regexp_full_match(texte, '{_line_pattern(data_file.flux)}') AS forme_ok,
+        f"""SELECT {k} AS file_index, line_number,
+               regexp_full_match(line_text, '{_line_pattern(data_file.flow)}') AS well_formed,
                f[1] AS flux, TRY_CAST(f[2] AS TINYINT) AS trimestre, TRY_CAST(f[3] AS SMALLINT) AS annee,
                f[4] AS departement, f[5] AS region, f[6] AS a129, f[7] AS cpf4, f[8] AS pays,
                TRY_CAST(f[9] AS BIGINT) AS valeur, TRY_CAST(f[10] AS BIGINT) AS masse
-            FROM (SELECT rowid + 1 AS ligne, texte, string_split(texte, ';') AS f
-                  FROM brut_{k} WHERE texte IS NOT NULL)"""
+            FROM (SELECT rowid + 1 AS line_number, line_text, string_split(line_text, ';') AS f
+                  FROM raw_{k} WHERE line_text IS NOT NULL)"""
         for k, data_file in enumerate(release.data_files)
     ]
     con.execute(
-        f"""CREATE TABLE sortie.commerce AS
+        f"""CREATE TABLE out_db.commerce AS
             SELECT {", ".join(COMMERCE_COLUMNS)}, {", ".join(HELPER_COLUMNS)}
             FROM ({" UNION ALL ".join(branches)})"""
     )
@@ -282,27 +283,32 @@ def _unknown_code_filters(con: duckdb.DuckDBPyConnection, codes: _Codes) -> str:
 
     Codes are checked once per distinct value (a few hundred), not once per row."""
     distinct = con.execute(
-        """SELECT departement, region, a129, cpf4, pays FROM sortie.commerce WHERE forme_ok
+        """SELECT departement, region, a129, cpf4, pays FROM out_db.commerce WHERE well_formed
            GROUP BY GROUPING SETS ((departement, region), (a129), (cpf4), (pays))"""
     ).fetchall()
-    bad: dict[str, set[str]] = {"dep_region": set(), "a129": set(), "cpf4": set(), "pays": set()}
-    for departement, region, a129, cpf4, pays in distinct:
-        if departement is not None and codes.region_of.get(departement) != region:
-            bad["dep_region"].add(f"{departement};{region}")
+    bad: dict[str, set[str]] = {"department_region": set(), "a129": set(), "cpf4": set(), "country": set()}
+    for department, region, a129, cpf4, country in distinct:
+        if department is not None and codes.region_of.get(department) != region:
+            bad["department_region"].add(f"{department};{region}")
         if a129 is not None and a129 not in codes.a129:
             bad["a129"].add(a129)
         if cpf4 is not None and (cpf4 not in codes.cpf4 if codes.cpf4 is not None else not _is_cpf4(cpf4)):
             bad["cpf4"].add(cpf4)
-        if pays is not None and pays not in codes.pays:
-            bad["pays"].add(pays)
-    columns = {"dep_region": "departement || ';' || region", "a129": "a129", "cpf4": "cpf4", "pays": "pays"}
+        if country is not None and country not in codes.countries:
+            bad["country"].add(country)
+    columns = {
+        "department_region": "departement || ';' || region",
+        "a129": "a129",
+        "cpf4": "cpf4",
+        "country": "pays",
+    }
     conditions = []
     for kind, values in bad.items():
         if values:
-            con.register("valeurs", pd.DataFrame({"valeur": sorted(values)}, dtype="string"))
-            con.execute(f"CREATE TABLE inconnus_{kind} AS SELECT valeur FROM valeurs")
-            con.unregister("valeurs")
-            conditions.append(f"{columns[kind]} IN (SELECT valeur FROM inconnus_{kind})")
+            con.register("unknown_values", pd.DataFrame({"code": sorted(values)}, dtype="string"))
+            con.execute(f"CREATE TABLE unknown_{kind} AS SELECT code FROM unknown_values")
+            con.unregister("unknown_values")
+            conditions.append(f"{columns[kind]} IN (SELECT code FROM unknown_{kind})")
     return " OR ".join(conditions)
 
 
@@ -310,42 +316,43 @@ def _is_cpf4(code: str) -> bool:
     return len(code) == 4 and code.isascii() and code.isdigit()
 
 
-def _reasons_sql(k: int, flux: str, codes: _Codes, suspect: str) -> str:
-    """Rows (fichier, ligne, motif) for the suspect lines of file k: the first problem of each."""
+def _reasons_sql(k: int, flow: str, codes: _Codes, suspect: str) -> str:
+    """Rows (file_index, line_number, reason) for the suspect lines of file k: the first problem of each."""
     q = _quoted
     if codes.cpf4 is not None:
         cpf4_check = (
-            f"WHEN f[7] NOT IN (SELECT code FROM etiquettes_cpf4) "
+            f"WHEN f[7] NOT IN (SELECT code FROM file_labels_cpf4) "
             f"THEN 'CPF4 ' || {q('f[7]')} || ' is not in {codes.files['cpf4']}'"
         )
     else:
         cpf4_check = f"WHEN NOT regexp_full_match(f[7], '[0-9]{{4}}') THEN 'CPF4 ' || {q('f[7]')} || ' is not a 4-digit code'"
-    departements = codes.files["departements"]
+    departments = codes.files["departments"]
     return f"""
-        SELECT {k} AS fichier, c.ligne, CASE
+        SELECT {k} AS file_index, c.line_number, CASE
             WHEN len(f) <> 10 THEN 'expected 10 fields separated by '';'', found ' || len(f)
             WHEN f[1] NOT IN ('E', 'I') THEN 'unknown flow ' || {q("f[1]")} || ' (expected E or I)'
-            WHEN f[1] <> '{flux}' THEN 'flow ' || f[1] || ' in the {FLUX_NAMES[flux]}s file'
+            WHEN f[1] <> '{flow}' THEN 'flow ' || f[1] || ' in the {FLOW_NAMES[flow]}s file'
             WHEN f[2] NOT IN ('1', '2', '3', '4') THEN 'quarter ' || {q("f[2]")} || ' is not 1, 2, 3 or 4'
             WHEN NOT regexp_full_match(f[3], '[0-9]{{4}}') THEN 'year ' || {q("f[3]")} || ' is not a 4-digit year'
             WHEN NOT regexp_full_match(f[9], '{WHOLE_NUMBER}')
                 THEN 'value ' || {q("f[9]")} || ' is not a whole number of euros'
             WHEN NOT regexp_full_match(f[10], '{WHOLE_NUMBER}')
                 THEN 'mass ' || {q("f[10]")} || ' is not a whole number of kilograms'
-            WHEN d.code IS NULL THEN 'department ' || {q("f[4]")} || ' is not in {departements}'
-            WHEN f[5] NOT IN (SELECT region FROM departements_fichier)
-                THEN 'region ' || {q("f[5]")} || ' is not in {departements}'
+            WHEN d.code IS NULL THEN 'department ' || {q("f[4]")} || ' is not in {departments}'
+            WHEN f[5] NOT IN (SELECT region FROM file_departments)
+                THEN 'region ' || {q("f[5]")} || ' is not in {departments}'
             WHEN d.region <> f[5] THEN 'region ' || {q("f[5]")} || ' is not the region of department '
-                || f[4] || ' (' || d.region || ' in {departements})'
-            WHEN f[6] NOT IN (SELECT code FROM etiquettes_a129)
+                || f[4] || ' (' || d.region || ' in {departments})'
+            WHEN f[6] NOT IN (SELECT code FROM file_labels_a129)
                 THEN 'product (A129) ' || {q("f[6]")} || ' is not in {codes.files["a129"]}'
             {cpf4_check}
-            WHEN f[8] NOT IN (SELECT code FROM etiquettes_pays)
-                THEN 'country ' || {q("f[8]")} || ' is not in {codes.files["pays"]}'
-        END AS motif
-        FROM (SELECT ligne FROM sortie.commerce WHERE fichier = {k} AND ({suspect})) AS c
-        JOIN (SELECT rowid + 1 AS ligne, string_split(texte, ';') AS f FROM brut_{k}) AS b USING (ligne)
-        LEFT JOIN departements_fichier AS d ON d.code = f[4]
+            WHEN f[8] NOT IN (SELECT code FROM file_labels_pays)
+                THEN 'country ' || {q("f[8]")} || ' is not in {codes.files["countries"]}'
+        END AS reason
+        FROM (SELECT line_number FROM out_db.commerce WHERE file_index = {k} AND ({suspect})) AS c
+        JOIN (SELECT rowid + 1 AS line_number, string_split(line_text, ';') AS f FROM raw_{k}) AS b
+            USING (line_number)
+        LEFT JOIN file_departments AS d ON d.code = f[4]
     """
 
 
@@ -354,84 +361,89 @@ def _duplicates(con: duckdb.DuckDBPyConnection, names: list[str], suspect: str) 
     key = "flux, annee, trimestre, departement, cpf4, pays"
     # One pass over hashes of the key; a shared hash is only a candidate, checked on the key itself.
     shared = con.execute(
-        f"SELECT hash({key}) AS h FROM sortie.commerce WHERE NOT ({suspect}) GROUP BY h HAVING count(*) > 1"
+        f"SELECT hash({key}) AS h FROM out_db.commerce WHERE NOT ({suspect}) GROUP BY h HAVING count(*) > 1"
     ).fetchall()
     if not shared:
         return []
-    con.register("hachages", pd.DataFrame({"h": [h for (h,) in shared]}, dtype="uint64"))
+    con.register("shared_hashes", pd.DataFrame({"h": [h for (h,) in shared]}, dtype="uint64"))
     groups = con.execute(
-        f"""SELECT {key}, list(fichier ORDER BY fichier, ligne), list(ligne ORDER BY fichier, ligne)
-            FROM sortie.commerce WHERE NOT ({suspect}) AND hash({key}) IN (SELECT h FROM hachages)
+        f"""SELECT {key}, list(file_index ORDER BY file_index, line_number),
+                   list(line_number ORDER BY file_index, line_number)
+            FROM out_db.commerce WHERE NOT ({suspect}) AND hash({key}) IN (SELECT h FROM shared_hashes)
             GROUP BY ALL HAVING count(*) > 1"""
     ).fetchall()
-    con.unregister("hachages")
+    con.unregister("shared_hashes")
     bad = []
-    for flux, annee, trimestre, departement, cpf4, pays, fichiers, lignes in groups:
+    for flow, year, quarter, department, cpf4, country, file_indexes, line_numbers in groups:
         described = (
-            f"{flux}, {annee}, quarter {trimestre}, department {departement}, CPF4 {cpf4}, country {pays}"
+            f"{flow}, {year}, quarter {quarter}, department {department}, CPF4 {cpf4}, country {country}"
         )
-        for fichier, ligne in zip(fichiers, lignes):
+        for file_index, line_number in zip(file_indexes, line_numbers):
             others = [
-                (f"line {other}" if f == fichier else f"{names[f]} line {other}")
-                for f, other in zip(fichiers, lignes)
-                if (f, other) != (fichier, ligne)
+                (f"line {other}" if f == file_index else f"{names[f]} line {other}")
+                for f, other in zip(file_indexes, line_numbers)
+                if (f, other) != (file_index, line_number)
             ]
             shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-            bad.append(BadLine(names[fichier], int(ligne), f"same key ({described}) as {shown}"))
+            bad.append(BadLine(names[file_index], int(line_number), f"same key ({described}) as {shown}"))
     return bad
 
 
 def _keep_good_rows(
     con: duckdb.DuckDBPyConnection, release: Release, names: list[str]
 ) -> tuple[FileReport, ...]:
-    """Delete the rejected lines and the helper columns from sortie.commerce; reconcile each file.
+    """Delete the rejected lines and the helper columns from out_db.commerce; reconcile each file.
 
     Lines read are counted on the raw lines, rows loaded on the final table, lines rejected on the
     rejects. Euros: a line's amount is its value field when that is a whole number, taken from the
     typed table for well-formed lines and from the raw text for the others. Read = loaded +
     rejected must hold, in lines and in euros."""
     raw_value = (
-        f"CASE WHEN regexp_full_match(split_part(b.texte, ';', 9), '{WHOLE_NUMBER}') "
-        "THEN split_part(b.texte, ';', 9)::BIGINT END"
+        f"CASE WHEN regexp_full_match(split_part(b.line_text, ';', 9), '{WHOLE_NUMBER}') "
+        "THEN split_part(b.line_text, ';', 9)::BIGINT END"
     )
     rejected_lines = " UNION ALL ".join(
-        f"""SELECT r.fichier, r.ligne, {raw_value} AS valeur FROM rejets AS r
-            JOIN (SELECT rowid + 1 AS ligne, texte FROM brut_{k}) AS b USING (ligne) WHERE r.fichier = {k}"""
+        f"""SELECT r.file_index, r.line_number, {raw_value} AS euros FROM rejected AS r
+            JOIN (SELECT rowid + 1 AS line_number, line_text FROM raw_{k}) AS b USING (line_number)
+            WHERE r.file_index = {k}"""
         for k in range(len(release.data_files))
     )
-    con.execute(f"CREATE TABLE montants_rejetes AS {rejected_lines}")
+    con.execute(f"CREATE TABLE rejected_amounts AS {rejected_lines}")
     euros_read = dict(
         con.execute(
-            """SELECT fichier, sum(v) FROM (
-                   SELECT fichier, valeur AS v FROM sortie.commerce WHERE forme_ok
+            """SELECT file_index, sum(v) FROM (
+                   SELECT file_index, valeur AS v FROM out_db.commerce WHERE well_formed
                    UNION ALL
-                   SELECT m.fichier, m.valeur FROM montants_rejetes AS m
-                   JOIN sortie.commerce AS c USING (fichier, ligne) WHERE NOT c.forme_ok)
-               GROUP BY fichier"""
+                   SELECT m.file_index, m.euros FROM rejected_amounts AS m
+                   JOIN out_db.commerce AS c USING (file_index, line_number) WHERE NOT c.well_formed)
+               GROUP BY file_index"""
         ).fetchall()
     )
     rejected = {
         f: (n, euros)
         for f, n, euros in con.execute(
-            "SELECT fichier, count(*), coalesce(sum(valeur), 0) FROM montants_rejetes GROUP BY fichier"
+            "SELECT file_index, count(*), coalesce(sum(euros), 0) FROM rejected_amounts GROUP BY file_index"
         ).fetchall()
     }
     if rejected:
         con.execute(
-            "DELETE FROM sortie.commerce AS c USING rejets AS r WHERE c.fichier = r.fichier AND c.ligne = r.ligne"
+            """DELETE FROM out_db.commerce AS c USING rejected AS r
+               WHERE c.file_index = r.file_index AND c.line_number = r.line_number"""
         )
     loaded = {
         f: (n, euros)
         for f, n, euros in con.execute(
-            "SELECT fichier, count(*), coalesce(sum(valeur), 0) FROM sortie.commerce GROUP BY fichier"
+            "SELECT file_index, count(*), coalesce(sum(valeur), 0) FROM out_db.commerce GROUP BY file_index"
         ).fetchall()
     }
     reports = []
     for k, data_file in enumerate(release.data_files):
-        read, blank = con.execute(f"SELECT count(texte), count(*) - count(texte) FROM brut_{k}").fetchone()
+        read, blank = con.execute(
+            f"SELECT count(line_text), count(*) - count(line_text) FROM raw_{k}"
+        ).fetchone()
         report = FileReport(
             name=names[k],
-            flux=data_file.flux,
+            flow=data_file.flow,
             lines_read=int(read),
             blank_lines=int(blank),
             rows_loaded=int(loaded.get(k, (0, 0))[0]),
@@ -447,16 +459,19 @@ def _keep_good_rows(
             raise RuntimeError(f"ingest does not reconcile for {names[k]}: {report}")  # a bug, not bad input
         reports.append(report)
     for column in HELPER_COLUMNS:
-        con.execute(f"ALTER TABLE sortie.commerce DROP COLUMN {column}")
+        con.execute(f"ALTER TABLE out_db.commerce DROP COLUMN {column}")
     return tuple(reports)
 
 
-def _create_final_tables(con: duckdb.DuckDBPyConnection, donnees: str, fingerprint: str, source: str) -> None:
+def _create_final_tables(
+    con: duckdb.DuckDBPyConnection, data_kind: str, fingerprint: str, source: str
+) -> None:
     con.execute(
         """
-        CREATE TABLE sortie.departements AS SELECT code, nom, region FROM departements_fichier;
-        CREATE TABLE sortie.regions AS
-            SELECT region AS code, any_value(region_nom) AS nom FROM departements_fichier GROUP BY region ORDER BY code;
+        CREATE TABLE out_db.departements AS SELECT code, name AS nom, region FROM file_departments;
+        CREATE TABLE out_db.regions AS
+            SELECT region AS code, any_value(region_name) AS nom FROM file_departments
+            GROUP BY region ORDER BY code;
         """
     )
     for kind in ("a129", "cpf4", "pays"):
@@ -464,26 +479,29 @@ def _create_final_tables(con: duckdb.DuckDBPyConnection, donnees: str, fingerpri
         # when none covers it, the latest one, so that no code ever loses its label.
         con.execute(
             f"""
-            CREATE TABLE sortie.libelles_{kind} AS
+            CREATE TABLE out_db.libelles_{kind} AS
             SELECT a.annee::SMALLINT AS annee, e.code,
-                   arg_max(e.libelle, (e.debut <= a.annee * 100 + 12 AND e.fin >= a.annee * 100 + 1)::INTEGER
-                                      * 1000000 + e.debut) AS libelle
-            FROM (SELECT DISTINCT annee::INTEGER AS annee FROM sortie.commerce) AS a CROSS JOIN etiquettes_{kind} AS e
+                   arg_max(e.label,
+                           (e.valid_from <= a.annee * 100 + 12 AND e.valid_to >= a.annee * 100 + 1)::INTEGER
+                           * 1000000 + e.valid_from) AS libelle
+            FROM (SELECT DISTINCT annee::INTEGER AS annee FROM out_db.commerce) AS a
+                CROSS JOIN file_labels_{kind} AS e
             GROUP BY a.annee, e.code ORDER BY a.annee, e.code
             """
         )
-    con.execute("CREATE TABLE sortie.publication (cle VARCHAR, valeur VARCHAR)")
+    con.execute("CREATE TABLE out_db.publication (cle VARCHAR, valeur VARCHAR)")
     con.executemany(
-        "INSERT INTO sortie.publication VALUES (?, ?)",
-        [("donnees", donnees), ("empreinte", fingerprint), ("source", source)],
+        "INSERT INTO out_db.publication VALUES (?, ?)",
+        [("donnees", data_kind), ("empreinte", fingerprint), ("source", source)],
     )
 
 
 def _source(release: Release) -> str:
     if release.demonstration is not None:
-        first_line = release.demonstration.read_text(encoding="utf-8").strip().splitlines()
-        return first_line[0] if first_line else "Données de démonstration synthétiques"
-    return SOURCE_OFFICIELLE
+        lines = release.demonstration.read_text(encoding="utf-8").strip().splitlines()
+        # The source printed on the sheets: French, like the notice's first line.
+        return lines[0] if lines else "Données de démonstration synthétiques"
+    return OFFICIAL_SOURCE
 
 
 def _remove(*paths: Path) -> None:
@@ -514,30 +532,31 @@ def ingest(
         try:
             # Raw lines in memory, final tables straight into the attached temporary file.
             with duckdb.connect() as con:
-                con.execute(f"ATTACH {_sql_text(str(temporary))} AS sortie")
+                con.execute(f"ATTACH {_sql_text(str(temporary))} AS out_db")
                 codes = _load_labels(con, release)
                 for k, data_file in enumerate(release.data_files):
                     _read_lines(con, k, data_file.path)
                 _parse_into_commerce(con, release)
                 unknown = _unknown_code_filters(con, codes)
-                suspect = f"NOT forme_ok OR {unknown}" if unknown else "NOT forme_ok"
-                con.execute("CREATE TABLE rejets (fichier INTEGER, ligne BIGINT, motif VARCHAR)")
+                suspect = f"NOT well_formed OR {unknown}" if unknown else "NOT well_formed"
+                con.execute("CREATE TABLE rejected (file_index INTEGER, line_number BIGINT, reason VARCHAR)")
                 for k, data_file in enumerate(release.data_files):
-                    con.execute(f"INSERT INTO rejets {_reasons_sql(k, data_file.flux, codes, suspect)}")
-                if con.execute("SELECT count(*) FROM rejets WHERE motif IS NULL").fetchone()[0]:
+                    con.execute(f"INSERT INTO rejected {_reasons_sql(k, data_file.flow, codes, suspect)}")
+                if con.execute("SELECT count(*) FROM rejected WHERE reason IS NULL").fetchone()[0]:
                     raise RuntimeError("a suspect line got no reason")  # a bug: the checks disagree
                 duplicates = _duplicates(con, names, suspect)
                 if duplicates:
                     con.executemany(
-                        "INSERT INTO rejets VALUES (?, ?, ?)",
-                        [(names.index(b.fichier), b.ligne, b.motif) for b in duplicates],
+                        "INSERT INTO rejected VALUES (?, ?, ?)",
+                        [(names.index(b.file), b.line, b.reason) for b in duplicates],
                     )
-                total_rejected = con.execute("SELECT count(*) FROM rejets").fetchone()[0]
+                total_rejected = con.execute("SELECT count(*) FROM rejected").fetchone()[0]
                 if total_rejected and not skip_bad_lines:
                     listed = [
-                        BadLine(names[fichier], int(ligne), motif)
-                        for fichier, ligne, motif in con.execute(
-                            f"SELECT fichier, ligne, motif FROM rejets ORDER BY fichier, ligne LIMIT {max_listed}"
+                        BadLine(names[file_index], int(line_number), reason)
+                        for file_index, line_number, reason in con.execute(
+                            "SELECT file_index, line_number, reason FROM rejected "
+                            f"ORDER BY file_index, line_number LIMIT {max_listed}"
                         ).fetchall()
                     ]
                     raise IngestError(
@@ -550,17 +569,17 @@ def ingest(
                 files = _keep_good_rows(con, release, names)
                 if not sum(f.rows_loaded for f in files):
                     raise IngestError(f"{raw}: no data row to load; {db} is unchanged")
-                donnees = "demo" if release.is_demo else "officielles"
-                _create_final_tables(con, donnees, fingerprint.result(), _source(release))
+                data_kind = "demo" if release.is_demo else "officielles"
+                _create_final_tables(con, data_kind, fingerprint.result(), _source(release))
                 years = tuple(
                     int(y)
                     for (y,) in con.execute(
-                        "SELECT DISTINCT annee FROM sortie.commerce ORDER BY 1"
+                        "SELECT DISTINCT annee FROM out_db.commerce ORDER BY 1"
                     ).fetchall()
                 )
                 if total_rejected:
                     _write_rejects(con, names, temporary_rejects)
-                con.execute("DETACH sortie")
+                con.execute("DETACH out_db")
             os.replace(temporary, db)
             rejects = None
             if total_rejected:
@@ -568,23 +587,25 @@ def ingest(
                 os.replace(temporary_rejects, rejects)
             else:
                 _remove(rejects_path(db))  # a previous run's rejects no longer describe this database
-            return IngestReport(raw, db, donnees, files, years, rejects, fingerprint.result())
+            return IngestReport(raw, db, data_kind, files, years, rejects, fingerprint.result())
         finally:
             _remove(temporary, temporary_wal, temporary_rejects)
 
 
 def _write_rejects(con: duckdb.DuckDBPyConnection, names: list[str], path: Path) -> None:
-    """fichier;ligne;motif;contenu for every rejected line, in file and line order."""
-    con.register("noms", pd.DataFrame({"fichier": range(len(names)), "nom": names}))
+    """Every rejected line, in file and line order, under the published (French) header
+    fichier;ligne;motif;contenu: file, line number, reason, the line itself."""
+    con.register("file_names", pd.DataFrame({"file_index": range(len(names)), "name": names}))
     parts = " UNION ALL ".join(
-        f"SELECT {k} AS fichier, rowid + 1 AS ligne, texte FROM brut_{k} "
-        f"WHERE rowid + 1 IN (SELECT ligne FROM rejets WHERE fichier = {k})"
+        f"SELECT {k} AS file_index, rowid + 1 AS line_number, line_text FROM raw_{k} "
+        f"WHERE rowid + 1 IN (SELECT line_number FROM rejected WHERE file_index = {k})"
         for k in range(len(names))
     )
     con.execute(
-        f"""COPY (SELECT n.nom AS fichier, r.ligne, r.motif, b.texte AS contenu
-                  FROM rejets AS r JOIN ({parts}) AS b USING (fichier, ligne) JOIN noms AS n USING (fichier)
-                  ORDER BY r.fichier, r.ligne)
+        f"""COPY (SELECT n.name AS fichier, r.line_number AS ligne, r.reason AS motif, b.line_text AS contenu
+                  FROM rejected AS r JOIN ({parts}) AS b USING (file_index, line_number)
+                  JOIN file_names AS n USING (file_index)
+                  ORDER BY r.file_index, r.line_number)
             TO {_sql_text(str(path))} (FORMAT csv, HEADER true, DELIMITER ';')"""
     )
-    con.unregister("noms")
+    con.unregister("file_names")

@@ -15,25 +15,25 @@ from pathlib import Path
 
 from ticomex.data.problems import BadLine, IngestError, raise_if_bad
 
-PERIOD = re.compile(r"\d{4}(0[1-9]|1[0-2])")  # AAAAMM
+PERIOD = re.compile(r"\d{4}(0[1-9]|1[0-2])")  # YYYYMM (AAAAMM in the customs description)
 
 
 @dataclass(frozen=True)
 class Label:
     code: str
-    libelle: str
-    debut: int  # AAAAMM
-    fin: int  # AAAAMM, 999912 = still valid
-    ligne: int
+    text: str
+    start: int  # YYYYMM
+    end: int  # YYYYMM, 999912 = still valid
+    line: int
 
 
 @dataclass(frozen=True)
-class DepartementRow:
+class DepartmentRow:
     code: str
-    nom: str
+    name: str
     region: str
-    region_nom: str
-    ligne: int
+    region_name: str
+    line: int
 
 
 def decode(path: Path) -> str:
@@ -78,34 +78,34 @@ def read_labels(path: Path) -> list[Label]:
         if isinstance(row, BadLine):
             bad.append(row)
             continue
-        ligne, fields = row
+        line, fields = row
         if len(fields) != 4:
             bad.append(
-                BadLine(path.name, ligne, f"expected 4 fields (Code;Libellé;début;fin), found {len(fields)}")
+                BadLine(path.name, line, f"expected 4 fields (Code;Libellé;début;fin), found {len(fields)}")
             )
             continue
-        code, libelle, debut, fin = fields
-        if not code or not libelle:
-            bad.append(BadLine(path.name, ligne, "empty code or label"))
-        elif not PERIOD.fullmatch(debut) or not PERIOD.fullmatch(fin):
-            bad.append(BadLine(path.name, ligne, f"validity {debut!r}-{fin!r} is not two AAAAMM dates"))
-        elif int(debut) > int(fin):
-            bad.append(BadLine(path.name, ligne, f"validity starts ({debut}) after it ends ({fin})"))
-        elif (code, int(debut)) in first_line_of:
-            first = first_line_of[(code, int(debut))]
-            bad.append(BadLine(path.name, ligne, f"code {code} with start {debut} already on line {first}"))
+        code, text, start, end = fields
+        if not code or not text:
+            bad.append(BadLine(path.name, line, "empty code or label"))
+        elif not PERIOD.fullmatch(start) or not PERIOD.fullmatch(end):
+            bad.append(BadLine(path.name, line, f"validity {start!r}-{end!r} is not two YYYYMM dates"))
+        elif int(start) > int(end):
+            bad.append(BadLine(path.name, line, f"validity starts ({start}) after it ends ({end})"))
+        elif (code, int(start)) in first_line_of:
+            first = first_line_of[(code, int(start))]
+            bad.append(BadLine(path.name, line, f"code {code} with start {start} already on line {first}"))
         else:
-            first_line_of[(code, int(debut))] = ligne
-            labels.append(Label(code, libelle, int(debut), int(fin), ligne))
+            first_line_of[(code, int(start))] = line
+            labels.append(Label(code, text, int(start), int(end), line))
     raise_if_bad(bad, path.name)
     if not labels:
         raise_if_bad([BadLine(path.name, 1, "no label in the file")], path.name)
     return labels
 
 
-def read_departements(path: Path) -> list[DepartementRow]:
+def read_departments(path: Path) -> list[DepartmentRow]:
     """Rows of `Departement_region.txt`: department code;name;customs region code;region label."""
-    rows: list[DepartementRow] = []
+    rows: list[DepartmentRow] = []
     bad: list[BadLine] = []
     line_of_code: dict[str, int] = {}
     region_names: dict[str, tuple[str, int]] = {}
@@ -113,34 +113,34 @@ def read_departements(path: Path) -> list[DepartementRow]:
         if isinstance(row, BadLine):
             bad.append(row)
             continue
-        ligne, fields = row
+        line, fields = row
         if len(fields) != 4:
             bad.append(
                 BadLine(
                     path.name,
-                    ligne,
+                    line,
                     f"expected 4 fields (code;libellé;code région;libellé région), found {len(fields)}",
                 )
             )
             continue
-        code, nom, region, region_nom = fields
-        if not (code and nom and region and region_nom):
-            bad.append(BadLine(path.name, ligne, "empty field"))
+        code, name, region, region_name = fields
+        if not (code and name and region and region_name):
+            bad.append(BadLine(path.name, line, "empty field"))
         elif code in line_of_code:
-            bad.append(BadLine(path.name, ligne, f"department {code} already on line {line_of_code[code]}"))
-        elif region in region_names and region_names[region][0] != region_nom:
-            name, first = region_names[region]
+            bad.append(BadLine(path.name, line, f"department {code} already on line {line_of_code[code]}"))
+        elif region in region_names and region_names[region][0] != region_name:
+            first_name, first = region_names[region]
             bad.append(
                 BadLine(
                     path.name,
-                    ligne,
-                    f"region {region} is named {name!r} on line {first}, here {region_nom!r}",
+                    line,
+                    f"region {region} is named {first_name!r} on line {first}, here {region_name!r}",
                 )
             )
         else:
-            line_of_code[code] = ligne
-            region_names.setdefault(region, (region_nom, ligne))
-            rows.append(DepartementRow(code, nom, region, region_nom, ligne))
+            line_of_code[code] = line
+            region_names.setdefault(region, (region_name, line))
+            rows.append(DepartmentRow(code, name, region, region_name, line))
     raise_if_bad(bad, path.name)
     if not rows:
         raise_if_bad([BadLine(path.name, 1, "no department in the file")], path.name)

@@ -12,9 +12,9 @@ MAX_LISTED = 20
 
 @dataclass(frozen=True, order=True)
 class BadLine:
-    fichier: str  # file name as the user sees it
-    ligne: int  # 1-based line number in that file
-    motif: str  # why the line is refused
+    file: str  # file name as the user sees it
+    line: int  # 1-based line number in that file
+    reason: str  # why the line is refused
 
 
 class IngestError(TicomexError):
@@ -29,7 +29,7 @@ def describe_bad_lines(bad_lines: list[BadLine], total: int | None = None, cap: 
     """One line per bad line, up to `cap`, then how many more there are."""
     total = len(bad_lines) if total is None else total
     shown = sorted(bad_lines)[:cap]
-    text = "\n".join(f"  {b.fichier}, line {b.ligne}: {b.motif}" for b in shown)
+    text = "\n".join(f"  {b.file}, line {b.line}: {b.reason}" for b in shown)
     if total > len(shown):
         text += f"\n  … and {total - len(shown)} more bad line(s)"
     return text

@@ -17,21 +17,21 @@ from ticomex.errors import TicomexError
 EXPORT_FILE = "REGIONAL_CPF4PAYSE.txt"
 IMPORT_FILE = "REGIONAL_CPF4PAYSI.txt"
 A129_FILE = "Libelle_A129.txt"
-PAYS_FILE = "Libelle_PAYS.txt"
-DEPARTEMENTS_FILE = "Departement_region.txt"
+COUNTRIES_FILE = "Libelle_PAYS.txt"
+DEPARTMENTS_FILE = "Departement_region.txt"
 CPF4_FILES = ("Libelle_CPF4_rev2.1.txt", "Libelle_CPF4.txt")  # current name first
 # Present only in a release written by `ticomex data demo`: marks the data as synthetic.
 DEMONSTRATION_FILE = "DEMONSTRATION.txt"
 
-FLUX_OF_NATIONAL_FILE = {EXPORT_FILE: "E", IMPORT_FILE: "I"}
-ANNUAL_FILE = re.compile(r"Region_(?P<annee>\d{4})_(?P<flux>Export|Import)\.txt", re.IGNORECASE)
-FLUX_NAMES = {"E": "export", "I": "import"}
+FLOW_OF_NATIONAL_FILE = {EXPORT_FILE: "E", IMPORT_FILE: "I"}
+ANNUAL_FILE = re.compile(r"Region_(?P<year>\d{4})_(?P<flow>Export|Import)\.txt", re.IGNORECASE)
+FLOW_NAMES = {"E": "export", "I": "import"}
 
 
 @dataclass(frozen=True)
 class DataFile:
     path: Path
-    flux: str  # the flow every row of the file must carry: E or I
+    flow: str  # the flow every row of the file must carry: E or I
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,8 @@ class Release:
     folder: Path
     data_files: tuple[DataFile, ...]
     a129: Path
-    pays: Path
-    departements: Path
+    countries: Path
+    departments: Path
     cpf4: Path | None  # optional: CPF4 codes are checked only when it is present
     demonstration: Path | None
 
@@ -50,7 +50,7 @@ class Release:
 
     def files(self) -> list[Path]:
         """Every file the ingest reads, in a stable order."""
-        found = [f.path for f in self.data_files] + [self.a129, self.pays, self.departements]
+        found = [f.path for f in self.data_files] + [self.a129, self.countries, self.departments]
         found += [p for p in (self.cpf4, self.demonstration) if p is not None]
         return sorted(found, key=lambda p: p.relative_to(self.folder).as_posix())
 
@@ -83,7 +83,7 @@ def locate_release(folder: Path) -> Release:
             "or download the official one with `ticomex data fetch`)"
         )
     index = _index_files(folder)
-    national = [_one(index, name, folder, required=False) for name in FLUX_OF_NATIONAL_FILE]
+    national = [_one(index, name, folder, required=False) for name in FLOW_OF_NATIONAL_FILE]
     annual = sorted(
         (p for paths in index.values() for p in paths if ANNUAL_FILE.fullmatch(p.name)),
         key=lambda p: p.name.lower(),
@@ -98,16 +98,16 @@ def locate_release(folder: Path) -> Release:
         for path in annual:
             match = ANNUAL_FILE.fullmatch(path.name)
             assert match is not None
-            data_files.append(DataFile(path, "E" if match["flux"].lower() == "export" else "I"))
+            data_files.append(DataFile(path, "E" if match["flow"].lower() == "export" else "I"))
     else:
-        for name, path in zip(FLUX_OF_NATIONAL_FILE, national):
+        for name, path in zip(FLOW_OF_NATIONAL_FILE, national):
             if path is None:
                 raise TicomexError(
                     f"{folder}: {name} is missing (expected {EXPORT_FILE} and {IMPORT_FILE}, "
                     "or annual Region_YYYY_Export.txt / Region_YYYY_Import.txt files)"
                 )
         data_files = [
-            DataFile(p, FLUX_OF_NATIONAL_FILE[n]) for n, p in zip(FLUX_OF_NATIONAL_FILE, national) if p
+            DataFile(p, FLOW_OF_NATIONAL_FILE[n]) for n, p in zip(FLOW_OF_NATIONAL_FILE, national) if p
         ]
     cpf4 = None
     for name in CPF4_FILES:
@@ -116,8 +116,8 @@ def locate_release(folder: Path) -> Release:
         folder=folder,
         data_files=tuple(data_files),
         a129=_one(index, A129_FILE, folder, required=True),
-        pays=_one(index, PAYS_FILE, folder, required=True),
-        departements=_one(index, DEPARTEMENTS_FILE, folder, required=True),
+        countries=_one(index, COUNTRIES_FILE, folder, required=True),
+        departments=_one(index, DEPARTMENTS_FILE, folder, required=True),
         cpf4=cpf4,
         demonstration=_one(index, DEMONSTRATION_FILE, folder, required=False),
     )

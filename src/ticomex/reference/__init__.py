@@ -1,4 +1,6 @@
-"""Small reference tables shipped with the package (sources in README.md of this folder)."""
+"""Small reference tables shipped with the package (sources in README.md of this folder).
+
+The CSV files keep the French column names of the published data; the Python names are English."""
 
 from __future__ import annotations
 
@@ -16,45 +18,48 @@ def read_table(name: str) -> list[dict[str, str]]:
 
 
 @dataclass(frozen=True)
-class Departement:
+class Department:
     code: str
-    nom: str
-    region: str
-    region_nom: str
+    name: str
+    region: str  # customs region code
+    region_name: str
 
 
 @dataclass(frozen=True)
-class LibellePays:
+class CountryLabel:
     code: str
-    libelle: str
-    debut: str
-    fin: str
+    label: str
+    start: str  # YYYYMM
+    end: str  # YYYYMM, 999912 = still valid
 
 
 @dataclass(frozen=True)
-class ChiffrePublie:
-    niveau: str  # departement, region or france
+class PublishedFigure:
+    level: str  # departement, region or france (the CSV's values)
     code: str
-    flux: str  # E or I
+    flow: str  # E or I
     total_millions_eur: Decimal
-    part_region_pct: Decimal | None
-    part_nationale_pct: Decimal | None
+    regional_share_pct: Decimal | None
+    national_share_pct: Decimal | None
 
 
 @cache
-def departements() -> tuple[Departement, ...]:
+def departments() -> tuple[Department, ...]:
     """The 101 departments of the customs files, in the order of Departement_region.txt."""
-    return tuple(Departement(**row) for row in read_table("departements.csv"))
+    return tuple(
+        Department(code=row["code"], name=row["nom"], region=row["region"], region_name=row["region_nom"])
+        for row in read_table("departements.csv")
+    )
 
 
 @cache
-def libelles_a129() -> dict[str, str]:
+def a129_labels() -> dict[str, str]:
     """A129 code -> label, in code order."""
     return {row["code"]: row["libelle"] for row in read_table("a129.csv")}
 
 
 @cache
-def cpf4_par_a129() -> dict[str, tuple[str, ...]]:
+def cpf4_by_a129() -> dict[str, tuple[str, ...]]:
     """A129 code -> the CPF4 goods classes it groups."""
     grouped: dict[str, list[str]] = {}
     for row in read_table("a129_cpf4.csv"):
@@ -63,13 +68,16 @@ def cpf4_par_a129() -> dict[str, tuple[str, ...]]:
 
 
 @cache
-def pays_geonomenclature() -> tuple[LibellePays, ...]:
+def geonomenclature_countries() -> tuple[CountryLabel, ...]:
     """Partner codes and labels specific to the customs geonomenclature (may repeat a code)."""
-    return tuple(LibellePays(**row) for row in read_table("pays_geonomenclature.csv"))
+    return tuple(
+        CountryLabel(code=row["code"], label=row["libelle"], start=row["debut"], end=row["fin"])
+        for row in read_table("pays_geonomenclature.csv")
+    )
 
 
 @cache
-def pays_iso_hors_geonomenclature() -> frozenset[str]:
+def iso_codes_outside_geonomenclature() -> frozenset[str]:
     """ISO 3166 alpha-2 codes that never appear in the customs files."""
     return frozenset(row["code"] for row in read_table("pays_iso_hors_geonomenclature.csv"))
 
@@ -79,16 +87,16 @@ def _decimal_or_none(text: str) -> Decimal | None:
 
 
 @cache
-def chiffres_publies_2024() -> tuple[ChiffrePublie, ...]:
+def published_figures_2024() -> tuple[PublishedFigure, ...]:
     """The totals and shares printed by the five published sheets (year 2024)."""
     return tuple(
-        ChiffrePublie(
-            niveau=row["niveau"],
+        PublishedFigure(
+            level=row["niveau"],
             code=row["code"],
-            flux=row["flux"],
+            flow=row["flux"],
             total_millions_eur=Decimal(row["total_millions_eur"]),
-            part_region_pct=_decimal_or_none(row["part_region_pct"]),
-            part_nationale_pct=_decimal_or_none(row["part_nationale_pct"]),
+            regional_share_pct=_decimal_or_none(row["part_region_pct"]),
+            national_share_pct=_decimal_or_none(row["part_nationale_pct"]),
         )
         for row in read_table("chiffres_publies_2024.csv")
     )

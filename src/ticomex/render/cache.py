@@ -1,5 +1,5 @@
-"""The render cache, `<out>/.cache/render/`: a department is rendered again only when
-its notebook, its chart data, `_quarto.yml` or the renderer changed.
+"""The render cache (`OutputLayout.render_cache`): a department is rendered again only
+when its notebook, its chart data, `_quarto.yml`, the colours or the renderer changed.
 
     pages/<code>.<key>.html   one page per department (the current one only)
     pdf/<code>.<key>.pdf      one PDF per department
@@ -10,6 +10,7 @@ its notebook, its chart data, `_quarto.yml` or the renderer changed.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -17,8 +18,8 @@ from pathlib import Path
 
 from ticomex.render.config import SiteConfig
 from ticomex.render.notebook import Department
+from ticomex.style import COLOURS
 
-CACHE_DIR = Path(".cache") / "render"
 PACKAGE_DIR = Path(__file__).parent
 # Libraries whose upgrade may change the pages or PDFs: part of every key.
 RENDERING_LIBRARIES = ("mistune", "jinja2", "pypandoc-binary", "typst", "vl-convert-python")
@@ -39,6 +40,7 @@ def fingerprint(config: SiteConfig, demo_note: str) -> str:
             digest.update(f"{path.relative_to(PACKAGE_DIR)}\n".encode())
             digest.update(path.read_bytes())
     digest.update(config.text.encode())
+    digest.update(json.dumps(COLOURS, sort_keys=True).encode())  # they fill the PDF template
     digest.update(demo_note.encode())
     for library in RENDERING_LIBRARIES:
         digest.update(f"{library} {version(library)}\n".encode())

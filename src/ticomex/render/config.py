@@ -6,7 +6,8 @@ module only reads and checks it. Keys used by the built-in renderer:
 - `lang`;
 - `website.title`, `website.navbar.left` / `right` (items with `href` and `text`),
   `website.page-footer` (Markdown, a string or a `left`/`center`/`right` mapping);
-- `format.html.css` (files relative to the project, copied to `site/assets/`);
+- `format.html.css` (files relative to the project, copied to `site/assets/` after the
+  colours and font as CSS custom properties);
 - `format.typst`: `papersize`, `margin` (`x`, `y`, …), `mainfont`, `fontsize`,
   `font-paths` (folders holding the fonts, embedded in the PDFs).
 """
@@ -19,8 +20,7 @@ from pathlib import Path
 import yaml
 
 from ticomex.errors import TicomexError
-
-CONFIG_FILE = "_quarto.yml"
+from ticomex.project import CONFIG_FILE
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,11 @@ class SiteConfig:
     css: tuple[Path, ...]
     typst: dict  # the `format.typst` mapping, handed to the PDF template as is
     font_paths: tuple[Path, ...]
+
+    @property
+    def font(self) -> str:
+        """The one font of the PDFs, the pages and the charts (`format.typst.mainfont`)."""
+        return self.typst["mainfont"]
 
 
 def _get(tree: dict, dotted: str, path: Path, kind: type | tuple[type, ...]):

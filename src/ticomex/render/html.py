@@ -10,21 +10,17 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from functools import cache, lru_cache
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
 from ticomex.errors import TicomexError
+from ticomex.layout import DATA_DIR
+from ticomex.render.assets import ASSETS_DIR, SCRIPT, VEGA_BUNDLE
 from ticomex.render.config import SiteConfig
 from ticomex.render.notebook import Block, Chart, Department
 
 TEMPLATES = Path(__file__).parent / "templates"
-ASSETS = Path(__file__).parent / "assets"
-ASSETS_DIR = "assets"  # under site/
-VEGA_BUNDLE = "vega.js"  # Vega + Vega-Lite + vega-embed, from vl-convert
-SCRIPT = "ticomex.js"  # draws the charts, filters the index
-DATA_DIR = "data"  # site/data/<code>/
 PDF_HREF = "../pdf/{code}.pdf"  # pdf/ sits beside site/ in the output folder
 
 # No request may leave the machine: any absolute or protocol-relative address counts,
@@ -88,9 +84,8 @@ def check_offline(html: str, source: Path | str) -> None:
         )
 
 
-@cache
-def _markdown():
-    """One Markdown parser per process (building it costs more than using it)."""
+def markdown_parser():
+    """The Markdown parser of the pages: one per page (built in 0.1 ms, not kept)."""
     import mistune
 
     class OfflineLinksRenderer(mistune.HTMLRenderer):
@@ -115,14 +110,8 @@ def _markdown():
     )
 
 
-@lru_cache(maxsize=4096)
-def markdown_to_html(text: str) -> str:
-    """A block's HTML (the sheets share most of their blocks: each is rendered once)."""
-    return _markdown()(text)
-
-
-@cache
 def _templates():
+    """The page templates (read again for each page: 5 ms, not worth keeping)."""
     import jinja2
 
     return jinja2.Environment(
@@ -146,7 +135,7 @@ def _chart_ids(blocks: list[Block]) -> list[str]:
     ids = []
     for block in blocks:
         if isinstance(block, Chart):
-            slug = re.sub(r"[^a-z0-9-]+", "-", _fold(block.nom)).strip("-") or "graphique"
+            slug = re.sub(r"[^a-z0-9-]+", "-", _fold(block.name)).strip("-") or "graphique"
             seen[slug] = seen.get(slug, 0) + 1
             ids.append(slug if seen[slug] == 1 else f"{slug}-{seen[slug]}")
     return ids
@@ -154,16 +143,16 @@ def _chart_ids(blocks: list[Block]) -> list[str]:
 
 def sheet_title(department: Department, config: SiteConfig) -> str:
     """The page's and the PDF's title."""
-    return f"{department.nom} ({department.code}) — {config.title}"
+    return f"{department.name} ({department.code}) — {config.title}"
 
 
-def _common(config: SiteConfig, demo_note: str) -> dict:
+def _common(config: SiteConfig, demo_note: str, to_html) -> dict:
     return {
         "lang": config.lang,
         "site_title": config.title,
         "navbar": config.navbar,
-        "footer_html": markdown_to_html(config.page_footer) if config.page_footer else "",
-        "demo_html": markdown_to_html(demo_note),
+        "footer_html": to_html(config.page_footer) if config.page_footer else "",
+        "demo_html": to_html(demo_note),
         "css": [f"{ASSETS_DIR}/{path.name}" for path in config.css],
         "script": f"{ASSETS_DIR}/{SCRIPT}",
     }
@@ -175,13 +164,14 @@ def department_page(
     """`site/<code>.html`: the sheet's content, its charts as live Vega-Lite, no code."""
     for block in blocks:
         if isinstance(block, Chart):
-            for name in block.donnees:
+            for name in block.data_files:
                 if not (department.data_dir / name).is_file():
                     raise TicomexError(
-                        f"{department.notebook}: chart {block.nom!r} names the data file "
+                        f"{department.notebook}: chart {block.name!r} names the data file "
                         f"{name}, absent from {department.data_dir}"
                     )
     ids = iter(_chart_ids(blocks))
+    to_html = markdown_parser()
     items = []
     for block in blocks:
         if isinstance(block, Chart):
@@ -190,18 +180,18 @@ def department_page(
                     "chart": True,
                     "id": next(ids),
                     "spec": _spec_json(block.spec),
-                    "donnees": [
-                        (name, f"{DATA_DIR}/{department.code}/{name}") for name in block.donnees
+                    "data_files": [
+                        (name, f"{DATA_DIR}/{department.code}/{name}") for name in block.data_files
                     ],
                 }
             )
         else:
-            items.append({"chart": False, "html": markdown_to_html(block.text)})
+            items.append({"chart": False, "html": to_html(block.text)})
     page = (
         _templates()
         .get_template("page.html.j2")
         .render(
-            **_common(config, demo_note),
+            **_common(config, demo_note, to_html),
             department=department,
             title=sheet_title(department, config),
             items=items,
@@ -224,25 +214,25 @@ def index_page(departments: list[Department], config: SiteConfig, demo_note: str
     regions: dict[str, dict] = {}
     for department in sorted(departments, key=lambda d: d.code):
         region = regions.setdefault(
-            department.region_code, {"nom": department.region_nom, "departements": []}
+            department.region_code, {"name": department.region_name, "departments": []}
         )
-        region["departements"].append(
+        region["departments"].append(
             {
                 "code": department.code,
-                "nom": department.nom,
+                "name": department.name,
                 "href": f"{department.code}.html",
                 "pdf_href": PDF_HREF.format(code=department.code) if pdf else None,
-                "filtre": _fold(f"{department.code} {department.nom} {department.region_nom}"),
+                "filter": _fold(f"{department.code} {department.name} {department.region_name}"),
             }
         )
-    ordered = sorted(regions.items(), key=lambda item: (_fold(item[1]["nom"]), item[0]))
+    ordered = sorted(regions.items(), key=lambda item: (_fold(item[1]["name"]), item[0]))
     page = (
         _templates()
         .get_template("index.html.j2")
         .render(
-            **_common(config, demo_note),
+            **_common(config, demo_note, markdown_parser()),
             regions=[region for _, region in ordered],
-            annees=sorted({d.annee for d in departments}),
+            years=sorted({d.year for d in departments}),
             demo=any(d.demo for d in departments),
             count=len(departments),
         )

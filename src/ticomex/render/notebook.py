@@ -10,10 +10,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ticomex.conventions import CHART_MIMETYPE, MARKDOWN_MIMETYPE
+from ticomex.conventions import (
+    CHART_DATA_FILES,
+    CHART_MIMETYPE,
+    CHART_NAME,
+    INDICATORS_FILE,
+    MARKDOWN_MIMETYPE,
+    METADATA_KEY,
+)
 from ticomex.errors import TicomexError
 
-INDICATORS_FILE = "indicateurs.json"
 DISPLAY_OUTPUTS = ("display_data", "execute_result")
 
 
@@ -22,10 +28,10 @@ class Department:
     """A department to publish: its executed notebook, its chart data and its facts."""
 
     code: str
-    nom: str
+    name: str
     region_code: str
-    region_nom: str
-    annee: int
+    region_name: str
+    year: int
     demo: bool
     notebook: Path
     data_dir: Path
@@ -39,8 +45,8 @@ class Markdown:
 @dataclass(frozen=True)
 class Chart:
     spec: dict
-    nom: str
-    donnees: tuple[str, ...]
+    name: str
+    data_files: tuple[str, ...]  # its data, in the department's data folder
 
 
 Block = Markdown | Chart
@@ -62,10 +68,10 @@ def read_department(notebook: Path, data_root: Path) -> Department:
     try:
         department = Department(
             code=str(facts["departement"]["code"]),
-            nom=str(facts["departement"]["nom"]),
+            name=str(facts["departement"]["nom"]),
             region_code=str(facts["region"]["code"]),
-            region_nom=str(facts["region"]["nom"]),
-            annee=int(facts["annee"]),
+            region_name=str(facts["region"]["nom"]),
+            year=int(facts["annee"]),
             demo=facts["donnees"] == "demo",
             notebook=notebook,
             data_dir=data_dir,
@@ -123,12 +129,12 @@ def read_blocks(notebook: Path) -> list[Block]:
                         ) from None
                 if not isinstance(spec, dict):
                     raise TicomexError(f"{where}: the chart output is not a Vega-Lite object")
-                meta = output.get("metadata", {}).get("ticomex", {})
+                meta = output.get("metadata", {}).get(METADATA_KEY, {})
                 blocks.append(
                     Chart(
                         spec=spec,
-                        nom=str(meta.get("nom") or f"graphique-{len(blocks) + 1}"),
-                        donnees=tuple(str(name) for name in meta.get("donnees", [])),
+                        name=str(meta.get(CHART_NAME) or f"graphique-{len(blocks) + 1}"),
+                        data_files=tuple(str(name) for name in meta.get(CHART_DATA_FILES, [])),
                     )
                 )
             elif MARKDOWN_MIMETYPE in bundle:

@@ -1,7 +1,7 @@
 """One department's PDF: the notebook's Markdown blocks → pandoc → typst → PDF.
 
-Each block is converted on its own and once per render process (`sheet_typst`); pandoc
-fills the typst template with the sheet's options.
+Each block is converted on its own and once per render process (`sheet_typst`, the
+`RenderSession` keeps the result); pandoc fills the typst template with the sheet's options.
 
 Charts go in as vector images (SVG from vl-convert), their text set in the fonts of
 `format.typst.font-paths`, which typst embeds. The same inputs give the same bytes: the
@@ -10,7 +10,6 @@ document has no date and typst is given only the configured fonts.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
@@ -24,6 +23,8 @@ from ticomex.render.cache import write_atomic
 from ticomex.render.config import SiteConfig
 from ticomex.render.html import sheet_title
 from ticomex.render.notebook import Block, Chart, Department
+from ticomex.render.session import RenderSession
+from ticomex.style import COLOURS
 
 TEMPLATE = Path(__file__).parent / "templates" / "fiche.typ"
 LINKS_FILTER = Path(__file__).parent / "templates" / "links.lua"
@@ -38,13 +39,10 @@ PANDOC_OUTPUT = "typst-smart"
 SVG_DIR = "svg"  # under the render cache: one file per distinct chart spec
 PT_PER_PX = 0.75  # Vega draws at 96 px per inch
 _SVG_WIDTH = re.compile(r'<svg\b[^>]*?\swidth="([0-9.]+)"')
-_registered_fonts: set[Path] = set()
-_compiled_kinds: dict[str, dict] = {}  # Vega-Lite spec without its data → Vega, per process
 
 
-@functools.cache
 def vl_converter():
-    """vl-convert, set once per process to fetch nothing: a chart must carry its data."""
+    """vl-convert, set to fetch nothing: a chart must carry its data (setting it is free)."""
     import vl_convert
 
     vl_convert.configure(allowed_base_urls=[], base_url=False)
@@ -58,15 +56,15 @@ class ChartImages:
     is the key, so they are converted once per publication, not once per department.
     """
 
-    def __init__(self, cache_root: Path, config: SiteConfig):
+    def __init__(self, cache_root: Path, config: SiteConfig, session: RenderSession):
         self.root = cache_root
         self.config = config
+        self.session = session
         self.folder = cache_root / SVG_DIR
         self.folder.mkdir(parents=True, exist_ok=True)
         self.salt = (
             f"vl-convert {version('vl-convert-python')} {[str(p) for p in config.font_paths]}"
         )
-        self._compiled = _compiled_kinds
 
     def get(self, chart: Chart, department: Department) -> tuple[str, float]:
         """The SVG's path under the cache root and its natural width in points."""
@@ -83,21 +81,21 @@ class ChartImages:
         match = _SVG_WIDTH.search(svg)
         if not match:
             raise TicomexError(
-                f"{department.notebook}: chart {chart.nom!r} gave an SVG without width"
+                f"{department.notebook}: chart {chart.name!r} gave an SVG without width"
             )
         return f"{SVG_DIR}/{digest}.svg", float(match.group(1)) * PT_PER_PX
 
     def _convert(self, chart: Chart, department: Department) -> str:
         vl_convert = vl_converter()
         for folder in self.config.font_paths:
-            if folder not in _registered_fonts:
+            if folder not in self.session.font_folders:
                 vl_convert.register_font_directory(str(folder))
-                _registered_fonts.add(folder)
+                self.session.font_folders.add(folder)
         try:
             return vl_convert.vega_to_svg(self._vega(chart.spec))
         except (ValueError, PermissionError) as err:  # vl-convert: a spec it cannot draw, data it may not read
             raise TicomexError(
-                f"{department.notebook}: chart {chart.nom!r} could not be drawn: {err}"
+                f"{department.notebook}: chart {chart.name!r} could not be drawn: {err}"
             ) from None
 
     def _vega(self, spec: dict) -> dict:
@@ -107,9 +105,9 @@ class ChartImages:
         datasets = spec.get("datasets") or {}
         shape = {key: value for key, value in spec.items() if key != "datasets"}
         key = json.dumps([shape, sorted(datasets)], sort_keys=True, ensure_ascii=False)
-        compiled = self._compiled.get(key)
+        compiled = self.session.vega_by_kind.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = vl_converter().vegalite_to_vega(spec)
+            compiled = self.session.vega_by_kind[key] = vl_converter().vegalite_to_vega(spec)
         vega = dict(compiled)
         vega["data"] = [
             {**entry, "values": datasets[entry["name"]]}
@@ -121,8 +119,15 @@ class ChartImages:
 
 
 def _front_matter(department: Department, config: SiteConfig, demo_note: str, title: str) -> str:
-    """The sheet's options for the typst template, as YAML front matter."""
-    metadata = {**config.typst, "lang": config.lang, "pagetitle": title, "footer": title}
+    """The sheet's options for the typst template, as YAML front matter; the colours as
+    `colour.<name>`, their hex digits without `#` (Markdown would escape it)."""
+    metadata = {
+        **config.typst,
+        "lang": config.lang,
+        "pagetitle": title,
+        "footer": title,
+        "colour": {name: value.removeprefix("#") for name, value in COLOURS.items()},
+    }
     if department.demo:
         metadata["demo-note"] = demo_note
     return "---\n" + yaml.safe_dump(metadata, allow_unicode=True, sort_keys=True) + "---\n\n"
@@ -130,37 +135,36 @@ def _front_matter(department: Department, config: SiteConfig, demo_note: str, ti
 
 # Lines pandoc copies as they are (raw typst), marking where each block's typst begins.
 _MARK = "// ticomex:"
-_START, _END = f"{_MARK}debut", f"{_MARK}fin"
+_START, _END = f"{_MARK}start", f"{_MARK}end"
 # The template is filled once per set of options, the sheet's title left as this token (raw
 # typst in the metadata), replaced by the title's own typst.
-_TITLE_TOKEN = "ticomexTitreDeLaFiche"
+_TITLE_TOKEN = "ticomexSheetTitle"
 # A link reference definition applies to the whole document it is in: such a block is
 # converted alone, as the page renders it alone.
 _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:", re.MULTILINE)
 # Text that Markdown would not read as one plain paragraph (a heading, a list, a quote...).
 _NOT_A_PARAGRAPH = re.compile(r"^\s*(?:[#>*+=_-]|\d+[.)]|`{3}|~{3})|\n")
-_converted: dict[str, str] = {}  # Markdown block → typst, for the life of a render process
-_templates: dict[str, tuple[list[str], list[str]]] = {}  # front matter → template's lines
 
 
 def _raw(line: str) -> str:
     return f"```{{=typst}}\n{line}\n```"
 
 
-def convert_blocks(texts: list[str], source: Path) -> None:
+def convert_blocks(texts: list[str], source: Path, session: RenderSession) -> None:
     """Convert the Markdown blocks not converted yet, in one pandoc run (a render task calls
     it with all its sheets' blocks); a block left open (a fence, a comment) would swallow the
     next ones: then, and for a block defining a link reference, each block is read alone."""
-    missing = [text for text in dict.fromkeys(texts) if text not in _converted]
+    converted = session.typst_by_markdown
+    missing = [text for text in dict.fromkeys(texts) if text not in converted]
     together = [text for text in missing if not _REFERENCE_DEFINITION.search(text)]
     if together:
         try:
-            _converted.update(zip(together, _pandoc("", together, source, standalone=False)[1]))
+            converted.update(zip(together, _pandoc(session, "", together, source, standalone=False)[1]))
         except _MarkersLost:
             pass
     for text in missing:
-        if text not in _converted:
-            _converted[text] = markdown_to_typst(text, source, standalone=False).strip("\n")
+        if text not in converted:
+            converted[text] = _run_pandoc(session, text, source, standalone=False).strip("\n")
 
 
 def sheet_typst(
@@ -169,6 +173,7 @@ def sheet_typst(
     config: SiteConfig,
     demo_note: str,
     images: ChartImages,
+    session: RenderSession,
 ) -> str:
     """The sheet in typst: the template filled by pandoc, each Markdown block converted on
     its own (as the page renders it) and once per render process — the sheets share most of
@@ -177,29 +182,31 @@ def sheet_typst(
     title = sheet_title(department, config)
     texts = [block.text for block in blocks if not isinstance(block, Chart)]
     plain_title = not _NOT_A_PARAGRAPH.search(title)
-    convert_blocks([*texts, *([title] if plain_title else [])], source)
-    if plain_title and "\n" not in _converted[title]:
+    convert_blocks([*texts, *([title] if plain_title else [])], source, session)
+    converted, templates = session.typst_by_markdown, session.typst_templates
+    if plain_title and "\n" not in converted[title]:
         token = f"`{_TITLE_TOKEN}`{{=typst}}"
         front = _front_matter(department, config, demo_note, token)
-        if front not in _templates:
-            _templates[front] = _pandoc(front, [], source)[0]
+        if front not in templates:
+            templates[front] = _pandoc(session, front, [], source)[0]
         before, after = (
-            [line.replace(_TITLE_TOKEN, _converted[title]) for line in lines] for lines in _templates[front]
+            [line.replace(_TITLE_TOKEN, converted[title]) for line in lines] for lines in templates[front]
         )
     else:  # the title as pandoc reads it in the metadata
-        before, after = _pandoc(_front_matter(department, config, demo_note, title), [], source)[0]
+        front = _front_matter(department, config, demo_note, title)
+        before, after = _pandoc(session, front, [], source)[0]
     parts = []
     for block in blocks:
         if isinstance(block, Chart):
             path, width = images.get(block, department)
             parts.append(f'#chart("/{path}", {width:.2f}pt)')
-        elif _converted[block.text]:
-            parts.append(_converted[block.text])
+        elif converted[block.text]:
+            parts.append(converted[block.text])
     return "\n".join([*before, *"\n\n".join(parts).split("\n"), *after])
 
 
 def _pandoc(
-    front: str, texts: list[str], source: Path, standalone: bool = True
+    session: RenderSession, front: str, texts: list[str], source: Path, standalone: bool = True
 ) -> tuple[tuple[list[str], list[str]], list[str]]:
     """One pandoc run on `texts` as one document: the template's lines before and after the
     body, and each text's typst."""
@@ -207,7 +214,7 @@ def _pandoc(
     for index, text in enumerate(texts):
         body += [_raw(f"{_MARK}{index}"), text]
     body.append(_raw(_END))
-    typst = markdown_to_typst(front + "\n\n".join(body) + "\n", source, standalone=standalone)
+    typst = _run_pandoc(session, front + "\n\n".join(body) + "\n", source, standalone=standalone)
     lines = typst.split("\n")
     try:
         start, end = lines.index(_START), lines.index(_END)
@@ -232,6 +239,10 @@ class _MarkersLost(Exception):
     pass
 
 
+def _run_pandoc(session: RenderSession, markdown: str, source: Path, standalone: bool) -> str:
+    return (session.pandoc or markdown_to_typst)(markdown, source, standalone=standalone)
+
+
 def markdown_to_typst(markdown: str, source: Path, standalone: bool = True) -> str:
     """pandoc: Markdown → typst, a whole document in the sheet's template or a fragment."""
     import pypandoc
@@ -249,29 +260,28 @@ def markdown_to_typst(markdown: str, source: Path, standalone: bool = True) -> s
         raise TicomexError(f"{source}: pandoc could not convert the sheet: {err}") from None
 
 
-def _compiler(root: Path, font_paths: tuple[Path, ...]):
+def _compiler(session: RenderSession, root: Path, font_paths: tuple[Path, ...]):
     """One typst compiler per process: it reads the fonts once, not once per sheet (images
     under `root` are named by their content, so a compiler never sees one change)."""
     import typst
 
     key = (root, font_paths)
-    if key not in _compilers:
-        _compilers[key] = typst.Compiler(
+    if key not in session.compilers:
+        session.compilers[key] = typst.Compiler(
             root=str(root),
             font_paths=[str(p) for p in font_paths],
             ignore_system_fonts=True,  # the configured fonts only: same bytes everywhere
         )
-    return _compilers[key]
+    return session.compilers[key]
 
 
-_compilers: dict = {}
-
-
-def typst_to_pdf(typst_source: str, config: SiteConfig, root: Path, source: Path) -> bytes:
+def typst_to_pdf(
+    typst_source: str, config: SiteConfig, root: Path, source: Path, session: RenderSession
+) -> bytes:
     import typst
 
     try:
-        pdf, warnings = _compiler(Path(root), config.font_paths).compile_with_warnings(
+        pdf, warnings = _compiler(session, Path(root), config.font_paths).compile_with_warnings(
             input=typst_source.encode("utf-8")
         )
     except typst.TypstError as err:
@@ -291,6 +301,7 @@ def department_pdf(
     config: SiteConfig,
     demo_note: str,
     images: ChartImages,
+    session: RenderSession,
 ) -> bytes:
-    source = sheet_typst(department, blocks, config, demo_note, images)
-    return typst_to_pdf(source, config, images.root, department.notebook)
+    source = sheet_typst(department, blocks, config, demo_note, images, session)
+    return typst_to_pdf(source, config, images.root, department.notebook, session)

@@ -1,0 +1,111 @@
+"""The files every page shares, under `site/assets/`, and each department's chart data.
+
+- `vega.js`: Vega, Vega-Lite and vega-embed in one script (vl-convert ships them),
+  built once per vl-convert version into the render cache;
+- `ticomex.js`: draws the charts, filters the index;
+- the stylesheets of `format.html.css`, each headed by the colours of `ticomex.style.COLOURS`
+  and the font of `format.typst.mainfont` as CSS custom properties (`site_css`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
+
+from ticomex.errors import TicomexError
+from ticomex.layout import DATA_DIR
+from ticomex.render.cache import write_atomic
+from ticomex.render.config import SiteConfig
+from ticomex.render.notebook import Department
+from ticomex.style import COLOURS
+
+PACKAGE_ASSETS = Path(__file__).parent / "assets"
+ASSETS_DIR = "assets"  # under site/
+VEGA_BUNDLE = "vega.js"  # Vega + Vega-Lite + vega-embed, from vl-convert
+SCRIPT = "ticomex.js"  # draws the charts, filters the index
+CSS_PROPERTY_PREFIX = "--ticomex-"
+
+
+def vega_bundle_path(cache: Path) -> Path:
+    return cache / f"vega-{version('vl-convert-python')}.js"
+
+
+def vega_bundle(cache: Path) -> Path:
+    """The Vega bundle in the render cache, built unless it is there."""
+    path = vega_bundle_path(cache)
+    if not path.exists():
+        import vl_convert
+
+        cache.mkdir(parents=True, exist_ok=True)
+        # The default snippet sets window.vegaEmbed, window.vega and window.vegaLite.
+        with _stderr_kept_aside() as said:
+            try:
+                bundle = vl_convert.javascript_bundle()
+            except Exception as err:
+                raise TicomexError(f"the Vega bundle could not be built: {err}\n{said()}") from None
+        write_atomic(path, bundle.encode("utf-8"))
+    return path
+
+
+@contextmanager
+def _stderr_kept_aside():
+    """vl-convert's bundler prints its passes on the process's standard error (file
+    descriptor 2, below Python): kept aside, and given back as text on demand."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    kept = tempfile.TemporaryFile()
+    os.dup2(kept.fileno(), 2)
+
+    def said() -> str:
+        kept.seek(0)
+        return kept.read().decode("utf-8", "replace").strip()
+
+    try:
+        yield said
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        kept.close()
+
+
+def _css_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def css_properties(config: SiteConfig) -> str:
+    """`:root { --ticomex-<colour>: …; --ticomex-font: … }`, what the stylesheets use."""
+    lines = [f"  {CSS_PROPERTY_PREFIX}{name}: {value};" for name, value in COLOURS.items()]
+    lines.append(f"  {CSS_PROPERTY_PREFIX}font: {_css_string(config.font)};")
+    return (
+        "/* Written by ticomex: the colours of ticomex.style.COLOURS, the font of _quarto.yml"
+        " (format.typst.mainfont). */\n:root {\n" + "\n".join(lines) + "\n}\n"
+    )
+
+
+def site_css(path: Path, config: SiteConfig) -> str:
+    """A stylesheet of `format.html.css` as published: the custom properties, then the file."""
+    return css_properties(config) + path.read_text(encoding="utf-8")
+
+
+def write_css(config: SiteConfig, folder: Path, project: Path | None = None) -> None:
+    """Each stylesheet into `folder`: by name, or at its place under `project` if given."""
+    for css in config.css:
+        target = folder / (css.relative_to(project.resolve()) if project else css.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(site_css(css, config), encoding="utf-8")
+
+
+def write_assets(site: Path, config: SiteConfig, bundle: Path, departments: list[Department]) -> None:
+    """The shared assets and each department's chart data, `site/data/<code>/`."""
+    assets = site / ASSETS_DIR
+    assets.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(bundle, assets / VEGA_BUNDLE)
+    shutil.copyfile(PACKAGE_ASSETS / SCRIPT, assets / SCRIPT)
+    write_css(config, assets)
+    for department in departments:
+        shutil.copytree(department.data_dir, site / DATA_DIR / department.code)
