@@ -96,18 +96,12 @@ class WarmEngine(NBClientEngine):
         **kwargs,
     ):
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+        # What NBClientEngine gives its client, with the warm kernel's manager.
         client = PapermillNotebookClient(
-            nb_man,
-            km=warm_kernel.km,
-            timeout=execution_timeout,
-            startup_timeout=start_timeout,
-            kernel_name=kernel_name,
-            log=logger,
-            log_output=log_output,
-            stdout_file=stdout_file,
-            stderr_file=stderr_file,
-            **kwargs,
-        )
+            nb_man, km=warm_kernel.km, kernel_name=kernel_name, log=logger,
+            timeout=execution_timeout, startup_timeout=start_timeout,
+            log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file, **kwargs,
+        )  # fmt: skip
         # nbclient keeps a client it is given and leaves a kernel manager it does not own running.
         client.kc = warm_kernel.kc
         choice = choose_engine(nb_man.nb, execution_timeout)
