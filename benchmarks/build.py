@@ -31,10 +31,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ticomex.batch.cache import package_source_digest
+from ticomex.batch.cache import KeyMaker
+from ticomex.batch.plan import notebook_parameters
+from ticomex.layout import OutputLayout
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_DIR = ROOT / "src" / "ticomex"
 INGEST_BENCHMARK = ROOT / "benchmarks" / "ingest.py"
 SAMPLING_INTERVAL = 0.05  # seconds between two samples of the process tree
 T1_RUNS = 3
@@ -136,6 +137,16 @@ def plain_papermill_seconds(notebook: Path, parameters: dict[str, str], output: 
     return time.perf_counter() - started
 
 
+def t1_parameters(code: str, db: Path, params_dir: Path, layout: OutputLayout) -> dict[str, str]:
+    """The parameters the batch gives the template (so t1 runs what a build runs)."""
+    return notebook_parameters(code, db, params_dir, layout, None)
+
+
+def kernel_inputs_digest(notebook: Path, db: Path) -> str:
+    """The key of what every notebook's execution depends on (package files, template...)."""
+    return json.dumps(KeyMaker(notebook, db).inputs, sort_keys=True)
+
+
 def ingest_rows_per_second(rows: int | None) -> tuple[float | None, str]:
     """(rows per second, details) from benchmarks/ingest.py's measure_ingest, if written."""
     if not INGEST_BENCHMARK.is_file():
@@ -202,16 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         raw, db, params = prepare_data(work)
         notebook = Path(args.notebook).resolve()
-        parameters = {
-            "departement": args.code,
-            "base": str(db),
-            "parametres": str(params),
-            "sortie": str(work / "t1" / "data"),
-        }
+        t1_layout = OutputLayout(work / "t1")
+        parameters = t1_parameters(args.code, db, params, t1_layout)
         # The first run reads the libraries from disk when the page cache is cold (seen: 5.2 s
         # instead of 2.8): t1 is the fastest of T1_RUNS runs, the ratios the least flattering.
         t1_runs = [
-            plain_papermill_seconds(notebook, parameters, work / "t1" / f"{args.code}.ipynb")
+            plain_papermill_seconds(notebook, parameters, t1_layout.notebook(args.code))
             for _ in range(T1_RUNS)
         ]
         t1 = min(t1_runs)
@@ -231,15 +238,15 @@ def main(argv: list[str] | None = None) -> int:
                 "build", "--raw", str(raw), "--db", str(db), "--params", str(params),
                 "--out", str(out), "--jobs", str(args.jobs), "--notebook", str(notebook),
             )  # fmt: skip
-            source_before = package_source_digest(PACKAGE_DIR)
+            inputs_before = kernel_inputs_digest(notebook, db)
             full = run_measured(build, ROOT)
             no_op = run_measured(build, ROOT)
             with open(params / f"{args.code}.yaml", "a", encoding="utf-8") as f:
                 f.write("# benchmark: this params file changed\n")
             one_changed = run_measured(build, ROOT)
-            if package_source_digest(PACKAGE_DIR) != source_before:
-                # The package source is an input of every notebook: the rebuilds re-executed all.
-                warnings.append("src/ticomex changed during the benchmark: the rebuild figures are not valid")
+            if kernel_inputs_digest(notebook, db) != inputs_before:
+                # These files are inputs of every notebook: the rebuilds re-executed all.
+                warnings.append("the template or the package files notebooks depend on changed during the benchmark: the rebuild figures are not valid")
             for label, measure, target in (
                 ("full build, fresh output folder", full, TARGET_FULL),
                 ("rebuild, nothing changed", no_op, TARGET_NO_OP),

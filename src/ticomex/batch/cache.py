@@ -1,9 +1,17 @@
 """Cache of executed notebooks, in the manner of Quarto's freeze.
 
-A department is skipped when its executed notebook carries, in `metadata.ticomex.cle`, the
-key of the inputs it would be executed from now. The key hashes the bytes of every input
-(never sizes or dates, which can be fooled), so any change re-executes. Standard library
-only: a no-op rebuild must not pay for importing papermill or pandas.
+A department is skipped when its execution record (`OutputLayout.record(code)`, a JSON file
+beside the outputs) carries the key of the inputs it would be executed from now, and its
+notebook and data files are there. The key hashes the bytes of what the kernel runs and reads
+(never sizes or dates, which can be fooled):
+- the template's cells as they run: type, id, source and the tags that change execution
+  (not outputs, execution counts or other metadata: saving the template with its outputs
+  re-executes nothing), and the kernelspec name;
+- the department's parameters and params file, the database;
+- the ticomex files the kernel imports or reads (ticomex.batch.inputs), and the project's
+  `_quarto.yml` (the charts read their font there);
+- the versions of Python and of the libraries that shape the outputs.
+Standard library only: a no-op rebuild must not pay for importing papermill or pandas.
 """
 
 from __future__ import annotations
@@ -11,13 +19,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from ticomex.batch.inputs import PACKAGE_DIR, kernel_files
+from ticomex.errors import TicomexError
+from ticomex.project import find_project
+
 # Bump when the key recipe or the notebook normalisation changes: old notebooks re-execute.
-KEY_FORMAT = 1
+KEY_FORMAT = 2
 
 # Their versions change what a notebook outputs (or how it is written).
 KEYED_DISTRIBUTIONS = (
@@ -25,17 +36,18 @@ KEYED_DISTRIBUTIONS = (
     "nbclient",
     "nbformat",
     "ipykernel",
+    "ipython",
+    "jupyter-client",
     "altair",
     "duckdb",
     "pandas",
     "vl-convert-python",
 )
-
-# The cache record `{"cle": …}` under the notebook's `ticomex` key (a chart's output
-# metadata also has a `ticomex` key, without `cle`); keys are sorted, `cle` comes first.
-_RECORD = re.compile(rb'"ticomex":\s*(?=\{\s*"cle":)')
-# The notebook's metadata comes last in the file and holds a few kilobytes.
-_TAIL_BYTES = 64 * 1024
+# Cell tags papermill or nbclient act on.
+EXECUTION_TAGS = frozenset(
+    {"parameters", "injected-parameters", "skip-execution", "raises-exception", "papermill-error-cell-tag"}
+)
+DEFAULT_KERNEL = "python3"
 
 
 def sha256_file(path: Path) -> str:
@@ -43,15 +55,55 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def package_source_digest(package_dir: Path) -> str:
-    """Hash of every source file of the package (names and bytes), caches excluded."""
-    digest = hashlib.sha256()
-    for path in sorted(package_dir.rglob("*")):
-        if "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo") or not path.is_file():
-            continue
-        digest.update(path.relative_to(package_dir).as_posix().encode() + b"\0")
-        digest.update(sha256_file(path).encode() + b"\n")
-    return digest.hexdigest()
+def _text(source) -> str:
+    return "".join(source) if isinstance(source, list) else source
+
+
+def read_template(template: Path) -> dict:
+    try:
+        nb = json.loads(template.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise TicomexError(f"{template}: not a readable notebook: {err}") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise TicomexError(f"{template}: not a notebook (no list of cells)")
+    return nb
+
+
+def kernel_name(nb: dict) -> str:
+    spec = nb.get("metadata", {}).get("kernelspec")
+    name = spec.get("name") if isinstance(spec, dict) else None
+    return name if isinstance(name, str) and name else DEFAULT_KERNEL
+
+
+def template_as_run(nb: dict) -> dict:
+    """What of the template decides its execution (and the cells copied to the notebook)."""
+    cells = [
+        {
+            "type": cell.get("cell_type"),
+            "id": cell.get("id"),
+            "source": _text(cell.get("source", "")),
+            "tags": sorted(EXECUTION_TAGS.intersection(cell.get("metadata", {}).get("tags", []))),
+        }
+        for cell in nb["cells"]
+    ]
+    return {"kernel": kernel_name(nb), "nbformat": [nb.get("nbformat"), nb.get("nbformat_minor")], "cells": cells}
+
+
+def code_sources(nb: dict) -> list[str]:
+    return [_text(cell.get("source", "")) for cell in nb["cells"] if cell.get("cell_type") == "code"]
+
+
+def _digest(material) -> str:
+    return hashlib.sha256(json.dumps(material, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def kernel_project_config() -> Path | None:
+    """The `_quarto.yml` a kernel finds: kernels start in this process's working folder."""
+    try:
+        config = find_project().config
+    except TicomexError:
+        return None
+    return config if config.is_file() else None
 
 
 def environment_versions() -> dict[str, str]:
@@ -65,54 +117,61 @@ def environment_versions() -> dict[str, str]:
 
 
 class KeyMaker:
-    """Computes each department's key; the inputs shared by all departments are hashed once."""
+    """Computes each department's key; the inputs shared by all departments are hashed once.
+    `inputs` holds what was hashed (digests), written into each record for inspection."""
 
-    def __init__(self, template: Path, db: Path, package_dir: Path) -> None:
-        self._shared = {
+    def __init__(
+        self,
+        template: Path,
+        db: Path,
+        *,
+        package_dir: Path = PACKAGE_DIR,
+        project_config: Path | None = None,
+        versions: dict[str, str] | None = None,
+    ) -> None:
+        nb = read_template(template)
+        package_dir = Path(package_dir)
+        self.inputs = {
             "format": KEY_FORMAT,
-            "template": sha256_file(template),
+            "template": _digest(template_as_run(nb)),
             "db": sha256_file(db),
-            "package": package_source_digest(package_dir),
-            "versions": environment_versions(),
+            "package": {
+                path.relative_to(package_dir).as_posix(): sha256_file(path)
+                for path in kernel_files(code_sources(nb), package_dir)
+            },
+            "project_config": None if project_config is None else sha256_file(project_config),
+            "versions": environment_versions() if versions is None else versions,
         }
 
-    def key(self, params_file: Path, parameters: dict[str, str]) -> str:
-        material = dict(self._shared, params=sha256_file(params_file), parameters=parameters)
-        return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    def key(self, params_file: Path, parameters: dict[str, str]) -> tuple[str, dict]:
+        """The key of one department and the inputs it covers."""
+        inputs = dict(self.inputs, params=sha256_file(params_file), parameters=parameters)
+        return _digest(inputs), inputs
 
 
-def read_stored_record(notebook: Path) -> dict | None:
-    """`metadata.ticomex` of an executed notebook, or None when absent or unreadable.
-
-    Reads and parses only the tail of the file: a no-op rebuild checks 100 notebooks of about
-    0.5 MB each (chart specs), and parsing them whole would cost more than everything else.
-    """
+def read_record(path: Path) -> dict | None:
+    """An execution record, or None when absent or unreadable."""
     try:
-        with open(notebook, "rb") as f:
-            size = f.seek(0, os.SEEK_END)
-            f.seek(max(0, size - _TAIL_BYTES))
-            text = f.read()
-            if not _RECORD.search(text) and size > _TAIL_BYTES:  # unusually large metadata
-                f.seek(0)
-                text = f.read()
-    except OSError:
-        return None
-    matches = list(_RECORD.finditer(text))
-    if not matches:
-        return None
-    try:
-        record, _ = json.JSONDecoder().raw_decode(text[matches[-1].end() :].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) else None
 
 
-def is_fresh(notebook: Path, data_dir: Path, key: str) -> bool:
+def write_record(path: Path, record: dict) -> None:
+    """Written atomically: a record is either whole or absent."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record, sort_keys=True, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+
+
+def is_fresh(record_path: Path, notebook: Path, data_dir: Path, key: str) -> bool:
     """True when the notebook was produced from these exact inputs and its data files are there."""
-    record = read_stored_record(notebook)
-    if record is None or record.get("cle") != key:
+    record = read_record(record_path)
+    if record is None or record.get("key") != key or not notebook.is_file():
         return False
-    files = record.get("fichiers")
+    files = record.get("data_files")
     if not isinstance(files, list) or not data_dir.is_dir():
         return False
-    return all((data_dir / name).is_file() for name in files)
+    return all(isinstance(name, str) and (data_dir / name).is_file() for name in files)
