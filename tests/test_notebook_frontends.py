@@ -6,8 +6,8 @@ which they show instead of the `<chart …>` placeholder:
 - JupyterLab, a real server on 127.0.0.1 (token, temporary Jupyter folders: nothing read
   from or written to ~/.jupyter), the notebook opened in headless Chromium driven through
   the DevTools protocol. JupyterLab draws the SVG of trusted outputs only (SVG may carry
-  script): the outputs of a notebook run in JupyterLab are, an executed notebook is trusted
-  with `jupyter trust` first (README);
+  script): the outputs of a notebook run in JupyterLab are; an executed notebook (papermill
+  signs nothing) shows the placeholders until trusted, here with `jupyter trust`;
 - `jupyter nbconvert --to html`: one SVG image per chart;
 - GitHub, which draws `image/svg+xml` outputs: every chart output has one.
 
@@ -103,6 +103,16 @@ def test_nbconvert_html_draws_every_chart(executed, tmp_path):
     assert not any(p.replace("<", "&lt;") in html for p in PLACEHOLDERS)
 
 
+def stop(process: subprocess.Popen, seconds: float) -> None:
+    """End a process this test started: asked first, killed after `seconds`."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class Browser:
     """Headless Chromium driven through the DevTools protocol (one page)."""
 
@@ -156,12 +166,7 @@ class Browser:
     def close(self) -> None:
         if getattr(self, "socket", None) is not None:
             self.socket.close()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process, 10)
 
 
 class JupyterLab:
@@ -200,12 +205,7 @@ class JupyterLab:
         return f"{self.url}/lab/tree/{path}?token={self.token}"
 
     def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process, 20)  # the server shuts its kernels down first
         self.log.close()
 
 
