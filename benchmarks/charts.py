@@ -81,7 +81,7 @@ def measure_charts(specs_by_department: dict[str, dict[str, dict]], repeat: int 
     over departments. Targets are checked on `best_ms`: other processes only slow a run down.
     """
     from ticomex.render.config import load_config
-    from ticomex.render.pdf import vl_converter
+    from ticomex.vega import vl_converter
 
     vlc = vl_converter()
     # The fonts the PDF renderer registers.
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{f['target_ms']:5d}ms {f['spec_kb']:6.1f}KB {mark}"
         )
     if args.png:
-        from ticomex.render.pdf import vl_converter
+        from ticomex.vega import vl_converter
 
         vlc = vl_converter()
         args.png.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from ticomex import charts, style
 from ticomex.charts import bars, layout, sankey, treemap
 from ticomex.errors import TicomexError
 from ticomex.project import find_project
-from ticomex.render.pdf import vl_converter
+from ticomex.vega import vl_converter
 
 vlc = vl_converter()  # as the PDF renderer converts: fetching nothing
 M = 1_000_000

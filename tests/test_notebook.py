@@ -9,12 +9,14 @@ import nbformat
 import papermill as pm
 import pytest
 
-from conftest import TEMPLATE, template_chart_names
+from conftest import PROJECT, TEMPLATE, template_chart_names
 from ticomex.conventions import CHART_MIMETYPE as CHART
 from ticomex.conventions import CHART_NAME, METADATA_KEY
 from ticomex.errors import TicomexError
 from ticomex.params import write_params
+from ticomex.render.config import load_config
 from ticomex.sheet import open_sheet
+from ticomex.vega import SVG_MIMETYPE, vl_converter
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +67,13 @@ def test_sheet_executes(tmp_path, demo_db, params_dir, code):
     charts = outputs(nb, CHART)
     names = [o["metadata"][METADATA_KEY][CHART_NAME] for o in charts]
     assert names == template_chart_names()
+    # Each chart also as SVG, drawn as vl-convert draws its spec with the project's fonts.
+    vl_convert = vl_converter()
+    for folder in load_config(PROJECT).font_paths:
+        vl_convert.register_font_directory(str(folder))
+    for output in charts:
+        svg = output["data"][SVG_MIMETYPE]
+        assert svg.startswith("<svg") and svg == vl_convert.vegalite_to_svg(output["data"][CHART])
     text = "\n".join(o["data"]["text/markdown"] for o in outputs(nb, "text/markdown"))
     assert "Total des exportations : " in text and "France entière" in text
     data = tmp_path / "data" / code
@@ -170,3 +179,33 @@ def test_department_without_imports_and_few_partners(tmp_path):
     prose = "\n".join(o["data"]["text/markdown"] for o in outputs(nb, "text/markdown"))
     assert "les trois premiers biens exportés" in prose and "les cinq principaux flux" in prose
     assert "dix" not in prose
+
+
+def test_show_chart_displays_the_spec_and_its_svg_drawn_once():
+    """A chart output: the Vega-Lite spec, its SVG (what front ends without Vega-Lite v6
+    draw) and a text fallback, the metadata naming the chart; a spec shown again (a region's
+    chart in the next department) is not drawn again; a chart reading outside data fails."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from ticomex.sheet import show_chart
+    from ticomex.vega import SvgConverter
+
+    InteractiveShell.instance()
+    svgs = SvgConverter()
+    spec = {"data": {"values": [{"a": 1}, {"a": 2}]}, "mark": "point", "encoding": {"x": {"field": "a"}}}
+    with capture_output() as captured:
+        show_chart(spec, "essai", ["essai.csv"], svgs=svgs)
+        show_chart(json.loads(json.dumps(spec)), "essai", ["essai.csv"], svgs=svgs)
+    first, second = captured.outputs
+    assert first.data == second.data and svgs.conversions == 1
+    assert set(first.data) == {CHART, SVG_MIMETYPE, "text/plain"}
+    assert first.data[CHART] == spec and first.data["text/plain"] == "<chart essai>"
+    vl_convert = vl_converter()
+    for folder in load_config(PROJECT).font_paths:
+        vl_convert.register_font_directory(str(folder))
+    assert first.data[SVG_MIMETYPE] == vl_convert.vegalite_to_svg(spec)
+    assert first.metadata == {METADATA_KEY: {CHART_NAME: "essai", "data_files": ["essai.csv"]}}
+    outside = {"data": {"url": "https://example.invalid/a.csv"}, "mark": "point"}
+    with pytest.raises(TicomexError, match="chart 'externe' could not be drawn"):
+        show_chart(outside, "externe", svgs=svgs)

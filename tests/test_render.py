@@ -496,14 +496,15 @@ def test_quarto_on_path_is_used(tmp_path, monkeypatch):
     ).is_file()
 
 
-def test_a_chart_kind_compiled_once_draws_what_vega_lite_draws(tmp_path):
-    """PDF charts of one kind share one Vega-Lite → Vega compilation: each chart, its own
-    data put in, draws the same SVG as a conversion of its whole Vega-Lite spec."""
+def test_a_chart_kind_compiled_once_draws_what_vega_lite_draws():
+    """Charts of one kind share one Vega-Lite → Vega compilation: each chart, its own data
+    put in, draws the same SVG as a conversion of its whole Vega-Lite spec; a spec seen
+    before is not drawn again, and a converter without cache draws it each time."""
     import pandas as pd
 
     from ticomex import charts
     from ticomex.render.config import load_config
-    from ticomex.render.pdf import ChartImages
+    from ticomex.vega import SvgConverter, vl_converter
 
     def partners(rows):
         frame = pd.DataFrame(rows, columns=["code_pays", "pays", "importations_eur", "exportations_eur"])
@@ -513,15 +514,44 @@ def test_a_chart_kind_compiled_once_draws_what_vega_lite_draws(tmp_path):
         charts.partners_chart(partners([("DE", "Allemagne", 5_000_000, 9_000_000)])),
         charts.partners_chart(partners([("IT", "Italie", 7_000_000, 1_000_000), ("ES", "Espagne", 0, 2_500_000)])),
     ]
-    from ticomex.render import pdf
-
-    session = RenderSession()
-    images = ChartImages(tmp_path, load_config(PROJECT), session)
-    vl_convert = pdf.vl_converter()
-    drawn = [vl_convert.vega_to_svg(images._vega(spec)) for spec in specs]
-    assert len(session.vega_by_kind) == 1
+    converter = SvgConverter(load_config(PROJECT).font_paths)
+    drawn = [converter.svg(spec, "pays") for spec in specs]
+    assert converter.kinds == 1 and converter.conversions == 2
     assert drawn[0] != drawn[1]
-    assert drawn == [vl_convert.vegalite_to_svg(spec) for spec in specs]
+    assert drawn == [vl_converter().vegalite_to_svg(spec) for spec in specs]
+    assert converter.svg(json.loads(json.dumps(specs[0])), "pays") == drawn[0]  # an equal spec
+    assert converter.conversions == 2
+    uncached = SvgConverter(load_config(PROJECT).font_paths, cache_size=0)
+    assert [uncached.svg(specs[0], "pays") for _ in range(2)] == [drawn[0]] * 2
+    assert uncached.conversions == 2
+    small = SvgConverter(load_config(PROJECT).font_paths, cache_size=1)  # the oldest SVG forgotten
+    for spec in (specs[0], specs[1], specs[0]):
+        small.svg(spec, "pays")
+    assert small.conversions == 3
+
+
+def test_a_pdf_embeds_the_svg_of_the_output_and_converts_only_charts_without_one(tmp_path):
+    """The PDF reuses the SVG the kernel drew; a chart without one (an older notebook) is
+    converted, as the kernel would have drawn it; one file per distinct SVG."""
+    from ticomex.render import pdf
+    from ticomex.render.config import load_config
+    from ticomex.render.notebook import Chart, read_department
+    from ticomex.vega import SvgConverter
+
+    make_publication(tmp_path)
+    department = read_department(tmp_path / "notebooks" / "05.ipynb", tmp_path / "notebooks" / "data")
+    config = load_config(PROJECT)
+    session = RenderSession()
+    images = pdf.ChartImages(tmp_path / "cache", config, session)
+    spec = {"data": {"values": [{"a": 1}]}, "mark": "point", "encoding": {"x": {"field": "a"}}}
+    given = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="10"></svg>'
+    path, width = images.get(Chart(spec, "fourni", (), svg=given), department)
+    assert (tmp_path / "cache" / path).read_text(encoding="utf-8") == given and width == 150
+    assert session.converters == {}  # nothing converted
+    path, _ = images.get(Chart(spec, "ancien", ()), department)
+    assert (tmp_path / "cache" / path).read_text(encoding="utf-8") == SvgConverter(config.font_paths).svg(spec, "x")
+    assert images.get(Chart(spec, "ancien", (), svg=given), department)[0] != path
+    assert len(list((tmp_path / "cache" / "svg").iterdir())) == 2
 
 
 @pytest.mark.parametrize("url", ["https://example.invalid/donnees.csv", "donnees.csv", "/etc/hostname"])

@@ -1,8 +1,8 @@
 """What the template notebook calls to open a department and publish its parts.
 
 The notebook stays a readable sequence of cells; checking the parameters, showing
-Markdown and charts in the form the renderer reads, and writing the data behind each
-chart live here.
+Markdown and charts in the form the renderer reads (a chart's SVG made here, once), and
+writing the data behind each chart live here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ticomex import indicators
 from ticomex.conventions import CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, INDICATORS_FILE, METADATA_KEY
 from ticomex.errors import TicomexError
 from ticomex.project import find_project
+from ticomex.vega import SVG_MIMETYPE, SvgConverter
 
 DEMO = "demo"  # `publication.donnees` of a demo release ("officielles" otherwise)
 OFFICIAL = "officielles"
@@ -156,12 +157,19 @@ def md(text: str):
     return Markdown(text)
 
 
-def show_chart(spec: dict, name: str, data_files: list[str] | None = None):
-    """Display a chart's Vega-Lite spec as the renderer reads it, naming its data files."""
+# The kernel's SVG converter: a warm kernel draws the same region and France charts for
+# each department of a region, converted once (`ticomex.vega.SvgConverter`).
+SVGS = SvgConverter()
+
+
+def show_chart(spec: dict, name: str, data_files: list[str] | None = None, *, svgs: SvgConverter = SVGS):
+    """Display a chart: its Vega-Lite spec, as the renderer and browsers read it, and its
+    SVG, drawn once here for the front ends that draw no Vega-Lite v6 and for the PDF;
+    the output's metadata names the chart and its data files."""
     from IPython.display import display
 
     display(
-        {CHART_MIMETYPE: spec, "text/plain": f"<chart {name}>"},
+        {CHART_MIMETYPE: spec, SVG_MIMETYPE: svgs.svg(spec, name), "text/plain": f"<chart {name}>"},
         raw=True,
         metadata={METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: list(data_files or [])}},
     )

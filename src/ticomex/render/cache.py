@@ -3,7 +3,7 @@ when its notebook, its chart data, `_quarto.yml`, the colours or the renderer ch
 
     pages/<code>.<key>.html   one page per department (the current one only)
     pdf/<code>.<key>.pdf      one PDF per department
-    svg/<spec hash>.svg       one SVG per distinct chart spec, shared by departments
+    svg/<SVG hash>.svg        one file per distinct chart SVG, shared by departments
     vega-<version>.js         the Vega bundle
 """
 
@@ -21,6 +21,8 @@ from ticomex.render.notebook import Department
 from ticomex.style import COLOURS
 
 PACKAGE_DIR = Path(__file__).parent
+# Outside render/, the code that shapes the PDFs: the chart conversion.
+SHARED_MODULES = (PACKAGE_DIR.parent / "vega.py",)
 # Libraries whose upgrade may change the pages or PDFs: part of every key.
 RENDERING_LIBRARIES = ("mistune", "jinja2", "pypandoc-binary", "typst", "vl-convert-python")
 
@@ -35,9 +37,9 @@ def write_atomic(path: Path, data: bytes) -> None:
 def fingerprint(config: SiteConfig, demo_note: str) -> str:
     """Everything besides a department's own files that shapes its page and PDF."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*")):
+    for path in [*sorted(PACKAGE_DIR.rglob("*")), *SHARED_MODULES]:
         if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(f"{path.relative_to(PACKAGE_DIR)}\n".encode())
+            digest.update(f"{path.relative_to(PACKAGE_DIR.parent)}\n".encode())
             digest.update(path.read_bytes())
     digest.update(config.text.encode())
     digest.update(json.dumps(COLOURS, sort_keys=True).encode())  # they fill the PDF template

@@ -21,6 +21,7 @@ import yaml
 
 from ticomex.errors import TicomexError
 from ticomex.project import CONFIG_FILE
+from ticomex.vega import resolve_font_paths
 
 
 @dataclass(frozen=True)
@@ -104,15 +105,7 @@ def load_config(project: Path) -> SiteConfig:
     typst = _get(tree, "format.typst", path, dict)
     for key, kind in (("papersize", str), ("margin", dict), ("mainfont", str), ("fontsize", str)):
         _get(tree, f"format.typst.{key}", path, kind)
-    font_paths = []
-    for folder in _as_list(_get(tree, "format.typst.font-paths", path, (list, str))):
-        folder_path = (path.parent / folder).resolve()
-        if not folder_path.is_dir():
-            raise TicomexError(
-                f"{path}: format.typst.font-paths: {folder} not found "
-                "(on Debian the DejaVu fonts come with the package fonts-dejavu-core)"
-            )
-        font_paths.append(folder_path)
+    font_paths = resolve_font_paths(_get(tree, "format.typst.font-paths", path, (list, str)), path)
 
     return SiteConfig(
         path=path,
@@ -123,5 +116,5 @@ def load_config(project: Path) -> SiteConfig:
         page_footer=str(footer or ""),
         css=tuple(css),
         typst=typst,
-        font_paths=tuple(font_paths),
+        font_paths=font_paths,
     )

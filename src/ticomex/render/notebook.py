@@ -1,7 +1,7 @@
 """What the renderer reads from one executed notebook (conventions: docs/architecture.md).
 
-Markdown cells and `text/markdown` outputs are content, Vega-Lite outputs are charts;
-code, streams and every other output are left out.
+Markdown cells and `text/markdown` outputs are content, Vega-Lite outputs are charts (with
+the SVG beside them, if any, for the PDF); code, streams and every other output are left out.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ticomex.conventions import (
     METADATA_KEY,
 )
 from ticomex.errors import TicomexError
+from ticomex.vega import SVG_MIMETYPE
 
 DISPLAY_OUTPUTS = ("display_data", "execute_result")
 
@@ -47,6 +48,7 @@ class Chart:
     spec: dict
     name: str
     data_files: tuple[str, ...]  # its data, in the department's data folder
+    svg: str | None = None  # the output's SVG (`ticomex.vega`), None when it has none
 
 
 Block = Markdown | Chart
@@ -135,6 +137,7 @@ def read_blocks(notebook: Path) -> list[Block]:
                         spec=spec,
                         name=str(meta.get(CHART_NAME) or f"graphique-{len(blocks) + 1}"),
                         data_files=tuple(str(name) for name in meta.get(CHART_DATA_FILES, [])),
+                        svg=_text(bundle[SVG_MIMETYPE]) if SVG_MIMETYPE in bundle else None,
                     )
                 )
             elif MARKDOWN_MIMETYPE in bundle:

@@ -3,17 +3,15 @@
 Each block is converted on its own and once per render process (`sheet_typst`, the
 `RenderSession` keeps the result); pandoc fills the typst template with the sheet's options.
 
-Charts go in as vector images (SVG from vl-convert), their text set in the fonts of
-`format.typst.font-paths`, which typst embeds. The same inputs give the same bytes: the
+Charts go in as vector images: the SVG of each chart's notebook output (`ticomex.vega`),
+its text set in the fonts of `format.typst.font-paths`, which typst embeds. The same inputs give the same bytes: the
 document has no date and typst is given only the configured fonts.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from importlib.metadata import version
 from pathlib import Path
 
 import yaml
@@ -36,24 +34,18 @@ PANDOC_INPUT = (
     "-implicit_header_references-definition_lists-footnotes-task_lists-alerts-fancy_lists"
 )
 PANDOC_OUTPUT = "typst-smart"
-SVG_DIR = "svg"  # under the render cache: one file per distinct chart spec
+SVG_DIR = "svg"  # under the render cache: one file per distinct chart SVG
 PT_PER_PX = 0.75  # Vega draws at 96 px per inch
 _SVG_WIDTH = re.compile(r'<svg\b[^>]*?\swidth="([0-9.]+)"')
 
 
-def vl_converter():
-    """vl-convert, set to fetch nothing: a chart must carry its data (setting it is free)."""
-    import vl_convert
-
-    vl_convert.configure(allowed_base_urls=[], base_url=False)
-    return vl_convert
-
-
 class ChartImages:
-    """Vega-Lite specs → SVG files, each distinct spec converted once, kept across runs.
+    """The charts' SVG files for typst, one per distinct SVG, named by its content.
 
-    The region's and France's charts are the same for many departments: the spec's hash
-    is the key, so they are converted once per publication, not once per department.
+    A chart's SVG is the one its notebook output carries (`show_chart` drew it in the
+    kernel); a chart without one (a notebook executed before outputs carried SVG) is
+    converted here, with the same converter. The region's and France's charts are the
+    same for many departments: one file serves them all.
     """
 
     def __init__(self, cache_root: Path, config: SiteConfig, session: RenderSession):
@@ -62,60 +54,26 @@ class ChartImages:
         self.session = session
         self.folder = cache_root / SVG_DIR
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.salt = (
-            f"vl-convert {version('vl-convert-python')} {[str(p) for p in config.font_paths]}"
-        )
 
     def get(self, chart: Chart, department: Department) -> tuple[str, float]:
         """The SVG's path under the cache root and its natural width in points."""
-        canonical = json.dumps(
-            chart.spec, sort_keys=True, ensure_ascii=False, separators=(",", ":")
-        )
-        digest = hashlib.sha256(f"{self.salt}\n{canonical}".encode()).hexdigest()
+        svg = chart.svg
+        if svg is None:
+            try:
+                svg = self.session.converter(self.config.font_paths).svg(chart.spec, chart.name)
+            except TicomexError as err:
+                raise TicomexError(f"{department.notebook}: {err}") from None
+        data = svg.encode("utf-8")
+        digest = hashlib.sha256(data).hexdigest()
         path = self.folder / f"{digest}.svg"
-        if path.exists():
-            svg = path.read_text(encoding="utf-8")
-        else:
-            svg = self._convert(chart, department)
-            write_atomic(path, svg.encode("utf-8"))
+        if not path.exists():
+            write_atomic(path, data)
         match = _SVG_WIDTH.search(svg)
         if not match:
             raise TicomexError(
                 f"{department.notebook}: chart {chart.name!r} gave an SVG without width"
             )
         return f"{SVG_DIR}/{digest}.svg", float(match.group(1)) * PT_PER_PX
-
-    def _convert(self, chart: Chart, department: Department) -> str:
-        vl_convert = vl_converter()
-        for folder in self.config.font_paths:
-            if folder not in self.session.font_folders:
-                vl_convert.register_font_directory(str(folder))
-                self.session.font_folders.add(folder)
-        try:
-            return vl_convert.vega_to_svg(self._vega(chart.spec))
-        except (ValueError, PermissionError) as err:  # vl-convert: a spec it cannot draw, data it may not read
-            raise TicomexError(
-                f"{department.notebook}: chart {chart.name!r} could not be drawn: {err}"
-            ) from None
-
-    def _vega(self, spec: dict) -> dict:
-        """The Vega spec of a Vega-Lite spec. Charts of one kind differ only by their named
-        datasets, which Vega-Lite passes through as the `values` of Vega data: the kind is
-        compiled once and each chart's datasets put in its place."""
-        datasets = spec.get("datasets") or {}
-        shape = {key: value for key, value in spec.items() if key != "datasets"}
-        key = json.dumps([shape, sorted(datasets)], sort_keys=True, ensure_ascii=False)
-        compiled = self.session.vega_by_kind.get(key)
-        if compiled is None:
-            compiled = self.session.vega_by_kind[key] = vl_converter().vegalite_to_vega(spec)
-        vega = dict(compiled)
-        vega["data"] = [
-            {**entry, "values": datasets[entry["name"]]}
-            if "values" in entry and entry.get("name") in datasets
-            else entry
-            for entry in compiled.get("data", [])
-        ]
-        return vega
 
 
 def _front_matter(department: Department, config: SiteConfig, demo_note: str, title: str) -> str:

@@ -32,13 +32,11 @@ def start_worker(font_paths: tuple[Path, ...] = ()) -> None:
     try:
         import typst  # noqa: F401
 
-        from ticomex.render import html, pdf  # noqa: F401 - html: imported ahead
+        from ticomex.render import html, pdf  # noqa: F401 - imported ahead
+        from ticomex.vega import vl_converter
 
-        vl_convert = pdf.vl_converter()
-        vl_convert.vegalite_to_svg({"mark": "point"})
-        for folder in font_paths:
-            vl_convert.register_font_directory(str(folder))
-            _worker_session.font_folders.add(folder)
+        vl_converter().vegalite_to_svg({"mark": "point"})
+        _worker_session.converter(font_paths).register_fonts()
     except Exception:  # noqa: BLE001 - only a head start: the task that needs it reports it
         pass
 

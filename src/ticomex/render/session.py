@@ -9,11 +9,12 @@ that costs measurably per department is kept (figures: 10 departments of one reg
   pandoc on a sheet's blocks costs about 50 ms.
 - `typst_templates`: the filled typst template's lines for one set of sheet options
   (pandoc, about 20 ms a sheet).
-- `vega_by_kind`: the Vega compilation of a Vega-Lite spec without its data, per chart
-  kind (vl-convert, about 60 ms for a sheet's 8 charts).
+- `converters`: a `ticomex.vega.SvgConverter` per set of font folders, for the charts
+  whose notebook output has no SVG (notebooks executed before outputs carried one): it
+  keeps the Vega compilation of each chart kind (about 60 ms for a sheet's 8 charts) and
+  the font folders given to vl-convert (about 6 ms each).
 - `compilers`: a typst compiler per (root, fonts): a reused one typesets a sheet in
   25-45 ms instead of 65 ms (it reads the fonts and images once).
-- `font_folders`: the folders already given to vl-convert (about 6 ms each time).
 
 Not kept, as they cost under 5 ms a page: the Markdown parser and each block's HTML
 (2.5 ms a sheet), the Jinja templates (5 ms a page), vl-convert's settings (none).
@@ -25,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ticomex.vega import SvgConverter
+
 
 @dataclass
 class RenderSession:
@@ -32,8 +35,13 @@ class RenderSession:
 
     typst_by_markdown: dict[str, str] = field(default_factory=dict)
     typst_templates: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
-    vega_by_kind: dict[str, dict] = field(default_factory=dict)
+    converters: dict[tuple[Path, ...], SvgConverter] = field(default_factory=dict)
     compilers: dict[tuple[Path, tuple[Path, ...]], object] = field(default_factory=dict)
-    font_folders: set[Path] = field(default_factory=set)
     # pandoc, Markdown → typst: `pdf.markdown_to_typst` unless a test counts the runs.
     pandoc: Callable[..., str] | None = None
+
+    def converter(self, font_paths: tuple[Path, ...]) -> SvgConverter:
+        """This process's SVG converter for these fonts."""
+        if font_paths not in self.converters:
+            self.converters[font_paths] = SvgConverter(font_paths)
+        return self.converters[font_paths]
