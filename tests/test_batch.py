@@ -26,6 +26,7 @@ from ticomex.batch.cache import KeyMaker, code_sources, is_fresh, read_record, r
 from ticomex.batch.engine import BATCHED, CELL_BY_CELL, choose_engine
 from ticomex.batch.inputs import PACKAGE_DIR, imported_modules, kernel_files
 from ticomex.batch.normalise import normalise
+from ticomex.batch.summary import locate_failure
 from ticomex.batch.pool import kernel_settings
 from ticomex.conventions import DUCKDB_THREADS_VARIABLE
 from ticomex.errors import TicomexError
@@ -72,6 +73,20 @@ TEMPLATE_CELLS = [
         "alt.Chart(df).mark_bar().encode(x='pays', y='valeur')",
     ),
 ]
+
+
+def failing_place(cells, needle: str, template: str = "sheet.ipynb") -> str:
+    """How the summary names the template cell and line holding `needle`, found here by
+    reading the cells (1-based place, ids as `new_notebook` gives them)."""
+    for index, (_kind, source) in enumerate(cells):
+        lines = source.splitlines()
+        for number, line in enumerate(lines, start=1):
+            if needle in line:
+                return (
+                    f"in cell {index + 1} of {template} (id cell-{index}, first line: {lines[0].strip()!r}), "
+                    f"line {number}: {line.strip()!r}"
+                )
+    raise AssertionError(needle)
 
 
 def new_notebook(cells) -> nbformat.NotebookNode:
@@ -162,7 +177,9 @@ def test_results_outputs_and_failure_report(warm_build, capsys):
     assert json.loads((out / "notebooks/data/92/indicateurs.json").read_text()) == {"department": "92", "year": None}
 
     failure = results["9A"]
-    assert failure.error == "ValueError: no row for department 9A (cell In [5])"
+    place = failing_place(TEMPLATE_CELLS, "raise ValueError")
+    assert place.startswith("in cell 5 of sheet.ipynb (id cell-4, first line: ") and "line 10:" in place
+    assert failure.error == f"ValueError: no row for department 9A — {place}"
     assert failure.failed_notebook == out / "failed/9A.ipynb" and failure.failed_notebook.is_file()
     assert not (out / "notebooks/9A.ipynb").exists() and not (out / "notebooks/data/9A").exists()
     assert not (out / "freeze/9A.json").exists()
@@ -171,7 +188,7 @@ def test_results_outputs_and_failure_report(warm_build, capsys):
     assert print_summary(list(results.values())) == 1
     printed = capsys.readouterr().out
     assert "2 executed, 0 cached" in printed and "1 failed" in printed
-    assert f"9A: ValueError: no row for department 9A (cell In [5]) — failed notebook: {out}/failed/9A.ipynb" in printed
+    assert f"9A: ValueError: no row for department 9A — {place} — failed notebook: {out}/failed/9A.ipynb" in printed
 
 
 @slow
@@ -251,7 +268,7 @@ def test_failure_keeps_the_previous_notebook_and_data(warm_build):
     with edited(project["params_dir"] / "05.yaml", lambda b: b + "failure: simulated breakdown\n".encode()):
         results = run(project, only=["05"])
     assert results["05"].status == FAILED
-    assert results["05"].error == "RuntimeError: simulated breakdown (cell In [5])"
+    assert results["05"].error == f"RuntimeError: simulated breakdown — {failing_place(TEMPLATE_CELLS, 'raise RuntimeError')}"
     assert tree_bytes(out / "notebooks") == before and (out / "freeze/05.json").read_bytes() == record
     assert "simulated breakdown" in (out / "failed/05.ipynb").read_text(encoding="utf-8")
     # Inputs back as they were: the kept notebook is up to date again, the failure is gone.
@@ -362,7 +379,8 @@ def test_notebooks_run_cell_by_cell_are_the_same_warm_and_fresh(tmp_path):
     fresh = dict(warm, out=tmp_path / "fresh")
     for project, options in ((warm, {"jobs": 1}), (fresh, {"fresh_kernels": True})):
         results = run(project, only=["05", "92"], **options)
-        assert [r.error for r in results.values()] == ["KeyError: '05' (cell In [4])", "KeyError: '92' (cell In [4])"]
+        place = failing_place(CELL_BY_CELL_CELLS, "raise KeyError")
+        assert [r.error for r in results.values()] == [f"KeyError: '05' — {place}", f"KeyError: '92' — {place}"]
     texts = outputs_of(warm["out"] / "failed/92.ipynb")
     assert texts[0] == "awaited 92\n" and texts[-1] == "after the error 92\n"
     as_warm = {
@@ -547,11 +565,29 @@ def test_normalise_gives_stable_ids_to_papermill_cells():
     assert nb["metadata"] == {"papermill": {"parameters": {}, "output_path": "/out/05.ipynb"}}
 
 
+def test_a_failure_is_located_in_the_template_not_by_run_counter():
+    template = new_notebook(TEMPLATE_CELLS)
+    executed = json.loads(nbformat.writes(template))
+    executed["cells"].insert(2, {"cell_type": "code", "id": "injected", "source": "department = '9A'", "outputs": []})
+    executed["cells"][5]["outputs"] = [{
+        "output_type": "error", "ename": "ValueError", "evalue": "no row",
+        "traceback": ["\x1b[36mCell\x1b[39m \x1b[32mIn[12]\x1b[39m\x1b[32m, line 10\x1b[39m", "ValueError: no row"],
+    }]
+    where = locate_failure(executed, json.loads(nbformat.writes(template)), "sheet.ipynb")
+    assert "in " + where == failing_place(TEMPLATE_CELLS, "raise ValueError")
+    executed["cells"][5]["outputs"][0]["traceback"] = ["no line given"]
+    first_line = TEMPLATE_CELLS[4][1].splitlines()[0]
+    assert locate_failure(executed, json.loads(nbformat.writes(template)), "t.ipynb").endswith(f"first line: {first_line!r})")
+    executed["cells"][5]["outputs"] = []
+    assert locate_failure(executed, json.loads(nbformat.writes(template)), "t.ipynb") is None
+
+
 def test_describe_error_keeps_the_useful_last_line(capsys):
     class NotebookError(Exception):
         ename, evalue, exec_count = "KeyError", "\x1b[31mcontext\x1b[0m\n'pays'\n", 7
 
-    assert describe_error(NotebookError()) == "KeyError: 'pays' (cell In [7])"
+    assert describe_error(NotebookError()) == "KeyError: 'pays'"
+    assert describe_error(NotebookError(), "cell 3 of t.ipynb") == "KeyError: 'pays' — in cell 3 of t.ipynb"
     assert describe_error(TimeoutError("Cell execution timed out\n\nafter 60 s")) == "TimeoutError: after 60 s"
     assert print_summary([Result("05", CACHED)]) == 0
     assert capsys.readouterr().out == "notebooks: 0 executed, 1 cached (unchanged inputs), 0 failed\n"

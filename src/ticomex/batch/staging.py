@@ -18,7 +18,7 @@ from pathlib import Path
 from ticomex.batch.cache import write_record
 from ticomex.batch.normalise import normalise, write_notebook
 from ticomex.batch.plan import Job
-from ticomex.batch.summary import EXECUTED, FAILED, Result, describe_error
+from ticomex.batch.summary import EXECUTED, FAILED, Result, describe_error, locate_failure
 from ticomex.layout import OutputLayout
 
 
@@ -44,9 +44,8 @@ def run_job(job: Job, runner, template: Path, template_ids: set[str], layout: Ou
         shutil.rmtree(data, ignore_errors=True)
         if previous.exists():
             os.replace(previous, data)
-        return Result(
-            code, FAILED, seconds=time.monotonic() - started, error=describe_error(err), failed_notebook=failed
-        )
+        error = describe_error(err, _failure_place(failed, template))
+        return Result(code, FAILED, seconds=time.monotonic() - started, error=error, failed_notebook=failed)
     shutil.rmtree(previous, ignore_errors=True)
     layout.record(code).unlink(missing_ok=True)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +55,16 @@ def run_job(job: Job, runner, template: Path, template_ids: set[str], layout: Ou
     )
     layout.failed(code).unlink(missing_ok=True)
     return Result(code, EXECUTED, notebook=final, seconds=time.monotonic() - started)
+
+
+def _failure_place(failed: Path | None, template: Path) -> str | None:
+    if failed is None:
+        return None
+    try:
+        executed = json.loads(failed.read_text(encoding="utf-8"))
+        return locate_failure(executed, json.loads(template.read_text(encoding="utf-8")), template.name)
+    except (OSError, ValueError):
+        return None
 
 
 def _keep_failed_notebook(executing: Path, failed: Path, template_ids: set[str]) -> Path | None:
