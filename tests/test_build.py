@@ -65,25 +65,48 @@ def test_pdf_holds_the_seed_total_lines(built, shared):
         assert "démonstration" in text
 
 
-def test_failing_department_leaves_the_others(built):
+def test_failing_department_leaves_the_others_and_a_stale_page_says_so(built, capsys):
+    """2A fails (a new department: no page); 92 fails after a good build: its previous page
+    stays, marked as not updated, and the summary names it."""
     tmp, args, _ = built
     params = tmp / "params"
     broken = params / "2A.yaml"
     shutil.copy(params / "05.yaml", broken)
     broken.write_text(broken.read_text(encoding="utf-8").replace("code: '05'", "code: 2A"),
                       encoding="utf-8")
+    good_92 = (params / "92.yaml").read_text(encoding="utf-8")
+    (params / "92.yaml").write_text(good_92.replace("territories:", "territories: 5\nformer_territories:"), encoding="utf-8")
     pdf_before = (tmp / "out" / "pdf" / "05.pdf").read_bytes()
+    only = args.index("--only")
     try:
-        only = args.index("--only")
         with pytest.MonkeyPatch.context() as mp:
             mp.chdir(PROJECT)
+            capsys.readouterr()
             code = main([*args[:only], "--only", "05", "2A", "92", "--no-pdf"])
+            printed = capsys.readouterr().out
     finally:
         broken.unlink()
+        (params / "92.yaml").write_text(good_92, encoding="utf-8")
     assert code != 0
     assert (tmp / "out" / "failed" / "2A.ipynb").is_file()
     assert (tmp / "out" / "site" / "05.html").is_file()
     assert (tmp / "out" / "pdf" / "05.pdf").read_bytes() == pdf_before
+    assert "FAILED 92: TicomexError:" in printed and "92.yaml, line " in printed and "territories should be a list" in printed
+    assert "stale: 92 —" in printed and "2A" not in printed.split("stale:")[1]
+    assert re.search(r"^build finished in \d+\.\d s$", printed, re.M)
+    stale_page = (tmp / "out" / "site" / "92.html").read_text(encoding="utf-8")
+    assert "Fiche non mise à jour" in stale_page and "Hauts-de-Seine" in stale_page
+    assert "Fiche non mise à jour" not in (tmp / "out" / "site" / "05.html").read_text(encoding="utf-8")
+    assert not (tmp / "out" / "site" / "2A.html").exists()
+
+    # Mended: 92 is executed again and its page is no longer marked.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(PROJECT)
+        assert main(args) == 0
+    assert "Fiche non mise à jour" not in (tmp / "out" / "site" / "92.html").read_text(encoding="utf-8")
+    assert not (tmp / "out" / "failed" / "92.ipynb").exists()
+    reader = PdfReader(tmp / "out" / "pdf" / "92.pdf")
+    assert "Fiche non mise à jour" not in reader.pages[0].extract_text()
 
 
 def test_real_page_draws_every_chart_in_chromium(built, tmp_path):

@@ -130,7 +130,7 @@ def test_integer_codes_are_the_two_character_codes(demo_db, params_dir):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("code: '05'\nname: [Hautes-Alpes\n", r"05.yaml, line 3: not valid YAML"),
+        ("code: '05'\nname: [Hautes-Alpes\n", r"05.yaml, lines 2–3: not valid YAML"),
         ("code: '05'\nname: Hautes-Alpes\n", r"05.yaml: missing key\(s\): region, region_name, territories"),
         ("code: 05\nname: X\nregion: '21'\nregion_name: R\nterritories: []\n",
          r"05.yaml, line 1: code should be a str, not int"),
@@ -139,6 +139,7 @@ def test_integer_codes_are_the_two_character_codes(demo_db, params_dir):
         ("code: '04'\nname: X\nregion: '21'\nregion_name: R\nterritories: []\n",
          r"05.yaml, line 1: code '04' differs from the file name"),
         ("- a list\n", r"05.yaml: expected a mapping"),
+        ("code: '05'\nname: a: b\n", r"05.yaml, line 2: not valid YAML \(mapping values are not allowed here\)"),
     ],
 )
 def test_a_bad_params_file_is_named_with_line_and_reason(demo_db, tmp_path, text, message):

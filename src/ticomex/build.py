@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ticomex.batch.summary import FAILED
+from ticomex.layout import OutputLayout
 from ticomex.project import Project, find_project
 
 DEMO_STAMP = ".ticomex-demo"
@@ -111,10 +114,17 @@ def execute_notebooks(options: BuildOptions, before_executing=None) -> list:
 
 
 def build(options: BuildOptions) -> int:
-    """The whole publication; the exit code (non-zero when a department failed)."""
+    """The whole publication; the exit code (non-zero when a department failed).
+
+    Its report ends with what executed or failed, the pages now stale (a department whose
+    notebook failed keeps its previous page and PDF, marked as not updated) and the whole
+    build's time."""
     from ticomex.batch import print_summary
+    from ticomex.errors import TicomexError
     from ticomex.params import write_params
     from ticomex.render import RenderWorkers, render
+
+    started = time.perf_counter()
 
     raw = options.raw if options.raw is not None else ensure_demo_release(options.project.demo_release)
     ensure_database(raw, options.db)
@@ -128,6 +138,7 @@ def build(options: BuildOptions) -> int:
         # executes nothing.
         workers.append(RenderWorkers(options.out, options.project.root, pdf=options.pdf, jobs=options.jobs))
 
+    results = []
     try:
         results = execute_notebooks(options, before_executing=start_render_workers)
         report = render(
@@ -137,8 +148,21 @@ def build(options: BuildOptions) -> int:
             jobs=options.jobs,
             workers=workers[0] if workers else None,
         )
+    except TicomexError:
+        if results:  # e.g. every department failed: nothing to render
+            print_summary(results)
+        raise
     finally:
-        for started in workers:
-            started.close()
+        for running in workers:
+            running.close()
     print(report.text(), file=sys.stderr)
-    return print_summary(results)
+    exit_code = print_summary(results)
+    layout = OutputLayout(options.out)
+    stale = [r.code for r in results if r.status == FAILED and layout.notebook(r.code).is_file()]
+    if stale:
+        print(
+            f"stale: {', '.join(stale)} — the notebook failed; the site and PDFs keep the previous "
+            "version, marked as not updated",
+        )
+    print(f"build finished in {time.perf_counter() - started:.1f} s")
+    return exit_code

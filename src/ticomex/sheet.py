@@ -73,8 +73,9 @@ def read_params(params_dir: str | Path, department: str) -> dict:
     try:
         facts = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
+        # The parser notices some errors a line later (an unclosed bracket): name both.
+        lines = sorted({m.line + 1 for m in (getattr(err, "context_mark", None), getattr(err, "problem_mark", None)) if m})
+        where = str(path) if not lines else f"{path}, line {lines[0]}" if len(lines) == 1 else f"{path}, lines {lines[0]}–{lines[-1]}"
         reason = getattr(err, "problem", None) or str(err)
         raise TicomexError(f"{where}: not valid YAML ({reason})") from None
     if not isinstance(facts, dict):

@@ -47,6 +47,12 @@ DEMO_NOTICE = (
     "Ses chiffres ne décrivent pas le commerce extérieur réel."
 )
 
+# On a page and PDF whose notebook failed at the last build: it shows the previous version.
+STALE_NOTICE = (
+    "**Fiche non mise à jour** : sa dernière régénération a échoué ; elle présente la "
+    "version précédente de la fiche."
+)
+
 # The sheet's source, by `publication.donnees` (ticomex.sheet.DEMO / OFFICIAL).
 SOURCE = {
     "demo": "une publication synthétique de démonstration, au format des données "

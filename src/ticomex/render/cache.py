@@ -51,6 +51,7 @@ def fingerprint(config: SiteConfig, demo_note: str) -> str:
 
 def _inputs_digest(department: Department) -> str:
     digest = hashlib.sha256(department.notebook.read_bytes())
+    digest.update(f"\nstale={department.stale}\n".encode())
     for path in sorted(department.data_dir.rglob("*")):
         if path.is_file():
             digest.update(f"\n{path.relative_to(department.data_dir)}\n".encode())

@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from ticomex.errors import TicomexError
+from ticomex.texts import STALE_NOTICE
 from ticomex.layout import DATA_DIR
 from ticomex.render.assets import ASSETS_DIR, SCRIPT, VEGA_BUNDLE
 from ticomex.render.config import SiteConfig
@@ -193,6 +194,7 @@ def department_page(
         .render(
             **_common(config, demo_note, to_html),
             department=department,
+            stale_html=to_html(STALE_NOTICE),
             title=sheet_title(department, config),
             items=items,
             vega=f"{ASSETS_DIR}/{VEGA_BUNDLE}",

@@ -36,6 +36,7 @@ class Department:
     demo: bool
     notebook: Path
     data_dir: Path
+    stale: bool = False  # its notebook failed at the last build: this is the previous one
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from ticomex.render.html import sheet_title
 from ticomex.render.notebook import Block, Chart, Department
 from ticomex.render.session import RenderSession
 from ticomex.style import COLOURS
+from ticomex.texts import STALE_NOTICE
 
 TEMPLATE = Path(__file__).parent / "templates" / "fiche.typ"
 LINKS_FILTER = Path(__file__).parent / "templates" / "links.lua"
@@ -88,6 +89,8 @@ def _front_matter(department: Department, config: SiteConfig, demo_note: str, ti
     }
     if department.demo:
         metadata["demo-note"] = demo_note
+    if department.stale:
+        metadata["stale-note"] = STALE_NOTICE
     return "---\n" + yaml.safe_dump(metadata, allow_unicode=True, sort_keys=True) + "---\n\n"
 
 

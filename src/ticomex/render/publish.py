@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -42,8 +42,8 @@ class RenderReport:
         reused = len(self.departments) - len(self.rendered)
         lines = [
             (
-                f"{len(self.departments)} departments published in {self.seconds:.1f} s "
-                f"({self.engine}; {len(self.rendered)} rendered, {reused} unchanged)"
+                f"site and PDFs: {len(self.departments)} departments published, rendering took "
+                f"{self.seconds:.1f} s ({self.engine}; {len(self.rendered)} rendered, {reused} unchanged)"
             ),
             f"site: {self.site / 'index.html'}",
         ]
@@ -77,7 +77,11 @@ def render(
         raise TicomexError(
             f"{layout.notebooks}: no executed notebook to render (run `ticomex execute` first)"
         )
-    departments = [read_department(nb, layout.data_root) for nb in notebooks]
+    # A department whose notebook failed keeps its previous notebook: published, marked stale.
+    departments = [
+        replace(department, stale=layout.failed(department.code).is_file())
+        for department in (read_department(nb, layout.data_root) for nb in notebooks)
+    ]
     quarto = quarto_path() if engine != "builtin" else None
     if engine == "quarto" and not quarto:
         raise TicomexError("quarto is not on PATH")
