@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import json
 
 import nbformat
@@ -210,3 +211,30 @@ def test_show_chart_displays_the_spec_and_its_svg_drawn_once():
     outside = {"data": {"url": "https://example.invalid/a.csv"}, "mark": "point"}
     with pytest.raises(TicomexError, match="chart 'externe' could not be drawn"):
         show_chart(outside, "externe", svgs=svgs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", [".", "notebooks"])
+def test_plain_papermill_cli_from_the_root_and_from_notebooks(demo_db, tmp_path, where):
+    """`papermill notebooks/fiche.ipynb out.ipynb -p department 05`: papermill's `-p` makes
+    05 the integer 5, read as department "05"; the params folder is the project's."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    papermill = Path(sys.executable).parent / "papermill"
+    cwd = TEMPLATE.parents[1] / where
+    template = os.path.relpath(TEMPLATE, cwd)
+    out = tmp_path / "out.ipynb"
+    run = subprocess.run(
+        [str(papermill), template, str(out), "-p", "department", "05", "-p", "db", str(demo_db),
+         "-p", "data_dir", str(tmp_path / "data")],
+        cwd=cwd, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    nb = nbformat.read(out, as_version=4)
+    assert "department = 5" in "".join(c.source for c in nb.cells)  # what papermill injected
+    text = "\n".join(o["data"]["text/markdown"] for o in outputs(nb, "text/markdown"))
+    assert "Territoires d'industrie - Hautes-Alpes" in text
+    facts = json.loads((tmp_path / "data" / "indicateurs.json").read_text(encoding="utf-8"))
+    assert facts["departement"] == {"code": "05", "nom": "Hautes-Alpes"}
