@@ -34,6 +34,7 @@ from pathlib import Path
 from ticomex.batch.cache import KeyMaker
 from ticomex.batch.plan import notebook_parameters
 from ticomex.layout import OutputLayout
+from ticomex.preview import descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 INGEST_BENCHMARK = ROOT / "benchmarks" / "ingest.py"
@@ -49,29 +50,9 @@ TARGET_PEAK_MB = 2048
 TARGET_INGEST_ROWS_PER_S = 1_000_000
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return []
-    children: list[int] = []
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                children.extend(int(child) for child in f.read().split())
-        except OSError:
-            continue
-    return children
-
-
 def process_tree(pid: int) -> list[int]:
-    """The process and all its descendants (Linux /proc)."""
-    tree, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        tree.append(current)
-        pending.extend(_children(current))
-    return tree
+    """The process and all its running descendants (Linux /proc)."""
+    return [pid, *descendants(pid)]
 
 
 def tree_rss(pid: int) -> int:

@@ -26,3 +26,8 @@ TOP_N_PARAMETER = "top_n"
 # environment of the kernels it starts (cores / parallel kernels): kernels side by side,
 # not threads inside each.
 DUCKDB_THREADS_VARIABLE = "TICOMEX_DUCKDB_THREADS"
+
+
+def nbformat_text(value) -> str:
+    """A text as nbformat stores it (a cell's source, a text output): a list of lines or one string."""
+    return "".join(value) if isinstance(value, list) else str(value)

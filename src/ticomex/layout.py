@@ -6,6 +6,7 @@ library only: a no-op rebuild imports it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,15 @@ PDF_DIR = "pdf"
 STAGING_DIR = ".execution"  # notebooks being executed, previous data of those departments
 PREVIOUS_DATA_DIR = "previous-data"
 RENDER_CACHE_DIR = Path(".cache") / "render"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write beside, then rename: a reader (a parallel worker, the next build) never finds
+    half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 class Under:

@@ -202,19 +202,31 @@ def _process_start(pid: int) -> tuple[int, int] | None:
     return None if fields[0] == "Z" else (int(fields[1]), int(fields[19]))  # proc(5): 3, 4, 22
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of `pid`, from each of its threads' /proc `children` list."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    found: list[int] = []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found.extend(int(child) for child in f.read().split())
+        except OSError:
+            continue
+    return found
+
+
 def descendants(pid: int) -> dict[int, int]:
-    """The processes started under `pid`, however deep, with their start times (Linux's
-    /proc; empty elsewhere). Kernels run in sessions of their own: this finds them too."""
-    children: dict[int, list[tuple[int, int]]] = {}
-    for entry in Path("/proc").glob("[0-9]*") if Path("/proc").is_dir() else ():
-        found = _process_start(int(entry.name))
-        if found:
-            children.setdefault(found[0], []).append((int(entry.name), found[1]))
+    """The running processes started under `pid`, however deep, with their start times
+    (Linux's /proc; empty elsewhere). Kernels run in sessions of their own: this finds them too."""
     result, todo = {}, [pid]
     while todo:
-        for child, started in children.get(todo.pop(), []):
-            if child not in result:
-                result[child] = started
+        for child in children(todo.pop()):
+            found = _process_start(child)
+            if found and child not in result:
+                result[child] = found[1]
                 todo.append(child)
     return result
 

@@ -36,6 +36,17 @@ class Project:
     output = Under(OUTPUT_DIR)
 
 
+def config_option(tree, dotted: str, config: Path, purpose: str | None = None):
+    """The option `dotted` (e.g. `format.typst.mainfont`) of a configuration read from
+    `config`; a clear error naming the file and the key when it is missing."""
+    node = tree
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise TicomexError(f"{config}: option `{dotted}` missing" + (f" ({purpose})" if purpose else ""))
+        node = node[part]
+    return node
+
+
 def _is_project(folder: Path) -> bool:
     return (folder / CONFIG_FILE).is_file() and (folder / TEMPLATE).parent.is_dir()
 

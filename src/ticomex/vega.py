@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from ticomex.errors import TicomexError
+from ticomex.project import config_option, find_project
 
 SVG_MIMETYPE = "image/svg+xml"
 FONT_PATHS_KEY = ("format", "typst", "font-paths")
@@ -58,11 +59,7 @@ def configured_font_paths(config: Path) -> tuple[Path, ...]:
         node = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise TicomexError(f"{config}: unreadable ({err})") from None
-    for part in FONT_PATHS_KEY:
-        if not isinstance(node, dict) or part not in node:
-            raise TicomexError(f"{config}: option `{'.'.join(FONT_PATHS_KEY)}` missing (the charts' fonts)")
-        node = node[part]
-    return resolve_font_paths(node, config)
+    return resolve_font_paths(config_option(node, ".".join(FONT_PATHS_KEY), config, "the charts' fonts"), config)
 
 
 def spec_digest(spec: dict) -> str:
@@ -98,8 +95,6 @@ class SvgConverter:
     @property
     def font_paths(self) -> tuple[Path, ...]:
         if self._font_paths is None:
-            from ticomex.project import find_project
-
             self._font_paths = configured_font_paths(find_project().config)
         return self._font_paths
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ticomex.batch.inputs import PACKAGE_DIR, kernel_files
+from ticomex.conventions import nbformat_text
 from ticomex.errors import TicomexError
+from ticomex.layout import write_atomic
 from ticomex.project import find_project
 
 # Bump when the key recipe or the notebook normalisation changes: old notebooks re-execute.
@@ -55,10 +56,6 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _text(source) -> str:
-    return "".join(source) if isinstance(source, list) else source
-
-
 def read_template(template: Path) -> dict:
     try:
         nb = json.loads(template.read_text(encoding="utf-8"))
@@ -81,7 +78,7 @@ def template_as_run(nb: dict) -> dict:
         {
             "type": cell.get("cell_type"),
             "id": cell.get("id"),
-            "source": _text(cell.get("source", "")),
+            "source": nbformat_text(cell.get("source", "")),
             "tags": sorted(EXECUTION_TAGS.intersection(cell.get("metadata", {}).get("tags", []))),
         }
         for cell in nb["cells"]
@@ -90,7 +87,7 @@ def template_as_run(nb: dict) -> dict:
 
 
 def code_sources(nb: dict) -> list[str]:
-    return [_text(cell.get("source", "")) for cell in nb["cells"] if cell.get("cell_type") == "code"]
+    return [nbformat_text(cell.get("source", "")) for cell in nb["cells"] if cell.get("cell_type") == "code"]
 
 
 def _digest(material) -> str:
@@ -160,10 +157,7 @@ def read_record(path: Path) -> dict | None:
 
 def write_record(path: Path, record: dict) -> None:
     """Written atomically: a record is either whole or absent."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(record, sort_keys=True, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    write_atomic(path, (json.dumps(record, sort_keys=True, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
 
 
 def is_fresh(record_path: Path, notebook: Path, data_dir: Path, key: str) -> bool:

@@ -8,8 +8,9 @@ inputs differ. Everything else is kept.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from ticomex.layout import write_atomic
 
 TIMING_KEYS = ("start_time", "end_time", "duration")
 
@@ -58,7 +59,4 @@ def write_notebook(nb: dict, path: Path) -> None:
         nb = nbformat.from_dict(nb)
     nb = strip_transient(split_lines(nb))
     text = json.dumps(nb, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    write_atomic(path, text.encode("utf-8"))

@@ -21,7 +21,7 @@ import yaml
 
 from ticomex import style
 from ticomex.errors import TicomexError
-from ticomex.project import find_project
+from ticomex.project import config_option, find_project
 from ticomex.texts import millions
 
 FONT_KEY = ("format", "typst", "mainfont")
@@ -127,10 +127,7 @@ def configured_font(config: Path) -> Font:
         node = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise TicomexError(f"{config}: not valid YAML ({err})") from None
-    for part in FONT_KEY:
-        if not isinstance(node, dict) or part not in node:
-            raise TicomexError(f"{config}: option `{key}` missing (the charts' font)")
-        node = node[part]
+    node = config_option(node, key, config, "the charts' font")
     if node not in ADVANCE_EM:
         raise TicomexError(
             f"{config}: `{key}` is {node!r}, a font the charts cannot measure; fonts with "

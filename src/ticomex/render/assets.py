@@ -18,8 +18,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from ticomex.errors import TicomexError
-from ticomex.layout import DATA_DIR
-from ticomex.render.cache import write_atomic
+from ticomex.layout import DATA_DIR, write_atomic
 from ticomex.render.config import SiteConfig
 from ticomex.render.notebook import Department
 from ticomex.style import COLOURS

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ticomex.errors import TicomexError
-from ticomex.layout import PDF_DIR, SITE_DIR
-from ticomex.render.cache import CachedOutputs, cached_outputs, fingerprint, prune, write_atomic
+from ticomex.layout import PDF_DIR, SITE_DIR, write_atomic
+from ticomex.render.cache import CachedOutputs, cached_outputs, fingerprint, prune
 from ticomex.render.config import SiteConfig
 from ticomex.render.notebook import Department
 from ticomex.render.pool import new_pool, run_in_worker

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -26,12 +25,6 @@ SHARED_MODULES = (PACKAGE_DIR.parent / "vega.py",)
 # Libraries whose upgrade may change the pages or PDFs: part of every key.
 RENDERING_LIBRARIES = ("mistune", "jinja2", "pypandoc-binary", "typst", "vl-convert-python")
 
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write beside, then rename: parallel workers never read half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def fingerprint(config: SiteConfig, demo_note: str) -> str:

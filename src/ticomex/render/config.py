@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from ticomex.errors import TicomexError
-from ticomex.project import CONFIG_FILE
+from ticomex.project import CONFIG_FILE, config_option
 from ticomex.vega import resolve_font_paths
 
 
@@ -49,11 +49,7 @@ class SiteConfig:
 
 
 def _get(tree: dict, dotted: str, path: Path, kind: type | tuple[type, ...]):
-    node = tree
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise TicomexError(f"{path}: option `{dotted}` missing")
-        node = node[part]
+    node = config_option(tree, dotted, path)
     if not isinstance(node, kind):
         raise TicomexError(f"{path}: option `{dotted}` has the wrong type ({type(node).__name__})")
     return node

@@ -17,6 +17,7 @@ from ticomex.conventions import (
     INDICATORS_FILE,
     MARKDOWN_MIMETYPE,
     METADATA_KEY,
+    nbformat_text,
 )
 from ticomex.errors import TicomexError
 from ticomex.vega import SVG_MIMETYPE
@@ -88,10 +89,6 @@ def read_department(notebook: Path, data_root: Path) -> Department:
     return department
 
 
-def _text(source) -> str:
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
 def read_blocks(notebook: Path) -> list[Block]:
     """The sheet's content in order: Markdown paragraphs and charts."""
     try:
@@ -113,7 +110,7 @@ def read_blocks(notebook: Path) -> list[Block]:
         if not isinstance(cell, dict):
             raise TicomexError(f"{where}: malformed cell")
         if cell.get("cell_type") == "markdown":
-            blocks.append(Markdown(_text(cell.get("source", ""))))
+            blocks.append(Markdown(nbformat_text(cell.get("source", ""))))
             continue
         if cell.get("cell_type") != "code":
             continue
@@ -138,9 +135,9 @@ def read_blocks(notebook: Path) -> list[Block]:
                         spec=spec,
                         name=str(meta.get(CHART_NAME) or f"graphique-{len(blocks) + 1}"),
                         data_files=tuple(str(name) for name in meta.get(CHART_DATA_FILES, [])),
-                        svg=_text(bundle[SVG_MIMETYPE]) if SVG_MIMETYPE in bundle else None,
+                        svg=nbformat_text(bundle[SVG_MIMETYPE]) if SVG_MIMETYPE in bundle else None,
                     )
                 )
             elif MARKDOWN_MIMETYPE in bundle:
-                blocks.append(Markdown(_text(bundle[MARKDOWN_MIMETYPE])))
+                blocks.append(Markdown(nbformat_text(bundle[MARKDOWN_MIMETYPE])))
     return blocks

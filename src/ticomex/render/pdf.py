@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from ticomex.errors import TicomexError
-from ticomex.render.cache import write_atomic
+from ticomex.layout import write_atomic
 from ticomex.render.config import SiteConfig
 from ticomex.render.html import sheet_title
 from ticomex.render.notebook import Block, Chart, Department
