@@ -15,8 +15,12 @@ import pandas as pd
 import yaml
 
 from ticomex import indicators
-from ticomex.conventions import CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, INDICATORS_FILE, METADATA_KEY
+from ticomex.conventions import (
+    CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, CHART_SUMMARY, FRANCE_DATA_DIR, INDICATORS_FILE, METADATA_KEY,
+    REGION_DATA_DIR,
+)  # fmt: skip
 from ticomex.errors import TicomexError
+from ticomex.layout import write_atomic
 from ticomex.project import find_project
 from ticomex.vega import SVG_MIMETYPE, SvgConverter
 
@@ -163,28 +167,59 @@ def md(text: str):
 SVGS = SvgConverter()
 
 
-def show_chart(spec: dict, name: str, data_files: list[str] | None = None, *, svgs: SvgConverter = SVGS):
+def show_chart(
+    spec: dict, name: str, data_files: list[str], *, summary: str, svgs: SvgConverter = SVGS
+):
     """Display a chart: its Vega-Lite spec, as the renderer and browsers read it, and its
     SVG, drawn once here for the front ends that draw no Vega-Lite v6 and for the PDF;
-    the output's metadata names the chart and its data files."""
+    the output's metadata names the chart, its data files (at least one: the page offers
+    the data as a table and as CSV) and its `summary`, the sentence or two that tell the
+    chart to a reader who cannot see it (`ticomex.charts.describe`)."""
     from IPython.display import display
 
+    if not data_files:
+        raise TicomexError(f"chart {name!r}: no data file; write its data with write_csv and pass the name")
+    if not isinstance(summary, str) or not summary.strip():
+        raise TicomexError(f"chart {name!r}: no summary; pass summary=... (ticomex.charts.describe)")
     display(
         {CHART_MIMETYPE: spec, SVG_MIMETYPE: svgs.svg(spec, name), "text/plain": f"<chart {name}>"},
         raw=True,
-        metadata={METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: list(data_files or [])}},
+        metadata={
+            METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: list(data_files), CHART_SUMMARY: summary.strip()}
+        },
     )
 
 
-def write_csv(sheet: Sheet, name: str, df: pd.DataFrame) -> str:
-    """Write a chart's data (UTF-8, header, comma, whole euros); returns the file name."""
+def _csv_bytes(df: pd.DataFrame) -> bytes:
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == bool:
+            out[col] = out[col].map({True: "true", False: "false"})
+    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def write_csv(sheet: Sheet, name: str, df: pd.DataFrame, shared: str | None = None) -> str:
+    """Write a chart's data (UTF-8, header, comma, whole euros); returns its path relative
+    to the department's data folder, as `show_chart` takes it.
+
+    `shared`: None for the department's own data; "region" or "france" for a chart every
+    department of the region (or every department) shows: written once beside the
+    departments' folders, `../region/<code>/<name>` or `../france/<name>` (same bytes from
+    every kernel, written atomically)."""
+    if shared is None:
+        relative = name
+    elif shared == REGION_DATA_DIR:
+        relative = f"../{REGION_DATA_DIR}/{sheet.region}/{name}"
+    elif shared == FRANCE_DATA_DIR:
+        relative = f"../{FRANCE_DATA_DIR}/{name}"
+    else:
+        raise TicomexError(f"write_csv {name!r}: shared={shared!r}, expected None, 'region' or 'france'")
     if sheet.data_dir is not None:
-        out = df.copy()
-        for col in out.columns:
-            if out[col].dtype == bool:
-                out[col] = out[col].map({True: "true", False: "false"})
-        out.to_csv(sheet.data_dir / name, index=False, lineterminator="\n", encoding="utf-8")
-    return name
+        path = sheet.data_dir / relative
+        data = _csv_bytes(df)
+        if not (path.is_file() and path.read_bytes() == data):
+            write_atomic(path, data)
+    return relative
 
 
 def write_indicators(sheet: Sheet, figures: dict) -> str:

@@ -16,11 +16,16 @@ if TYPE_CHECKING:  # importing style costs no Altair import (1.4 s)
 IMPORT_BLUE = "#2c6fb7"
 EXPORT_VIOLET = "#7b3f9e"
 NEGATIVE_RED = "#d0312d"
-POSITIVE_GREEN = "#2e8b3e"
+POSITIVE_GREEN = "#2a7d39"  # also the text of positive balances: 5.1:1 on white
 RED_LINK = NEGATIVE_RED
 RED_LINK_OPACITY = 0.85
-NEUTRAL_LINK = "#8ea2bd"
-NEUTRAL_LINK_OPACITY = 0.45
+# The red flows are also outlined (not told by colour alone: RGAA 3.1), the outline
+# contrasting with the grey flows around them (tests/test_style.py checks every ratio).
+RED_LINK_BORDER = "#1f2933"
+RED_LINK_BORDER_WIDTH = 1.5
+# Grey flows at 3:1 at least against the white page (RGAA 3.3, graphics).
+NEUTRAL_LINK = "#64789a"
+NEUTRAL_LINK_OPACITY = 0.8
 NODE_COLOR = "#3b4a5e"
 TEXT_COLOR = "#1f2933"
 MUTED_TEXT_COLOR = "#5b6776"  # secondary text: axis titles, leader lines, messages
@@ -41,6 +46,7 @@ COLOURS = {
     "negative": NEGATIVE_RED,
     "positive": POSITIVE_GREEN,
     "neutral-link": NEUTRAL_LINK,
+    "red-link-border": RED_LINK_BORDER,
     "node": NODE_COLOR,
     "text": TEXT_COLOR,
     "muted-text": MUTED_TEXT_COLOR,

@@ -31,6 +31,28 @@ FLOWS = {
 REGION_SHARE_DECIMALS = 1
 NATIONAL_SHARE_DECIMALS = 2
 FRANCE = "France entière"
+MEUR = "M€"  # millions of euros, after a figure of `millions`
+
+# Chart summaries (`ticomex.charts.describe`) and the charts' data tables in the pages.
+NO_TRADE_SUMMARY = "Aucun échange enregistré"
+# How the top flows stand out in the Sankey diagrams, besides their colour.
+RED_FLOWS_MARK = "tracés en rouge et bordés d'un trait foncé"
+# The columns of the published chart data as the pages' tables head them; amounts
+# (`*_eur`) are shown in millions of euros, `rouge` as yes/no.
+COLUMN_LABELS = {
+    "code_pays": "Code pays",
+    "pays": "Pays",
+    "importations_eur": f"Importations ({MEUR})",
+    "exportations_eur": f"Exportations ({MEUR})",
+    "solde_eur": f"Solde ({MEUR})",
+    "flux": "Flux",
+    "code_a129": "Code A129",
+    "produit": "Produit",
+    "valeur_eur": f"Valeur ({MEUR})",
+    "rouge": "Principal flux (en rouge)",
+}
+CELL_VALUES = {"true": "oui", "false": "non", "export": "Exportations", "import": "Importations"}
+
 OTHERS = "Autres"
 
 TERRITORIES_TITLE = "Territoires d'Industrie du département"

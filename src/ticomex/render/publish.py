@@ -16,11 +16,11 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from ticomex.errors import TicomexError
-from ticomex.layout import PDF_DIR, SITE_DIR, OutputLayout
+from ticomex.layout import SITE_DIR, OutputLayout
 from ticomex.render.assets import vega_bundle, vega_bundle_path, write_assets
 from ticomex.render.builtin import render_builtin
 from ticomex.render.config import load_config
-from ticomex.render.html import index_page
+from ticomex.render.html import index_page, text_pages
 from ticomex.render.notebook import read_department
 from ticomex.render.pool import RenderWorkers
 from ticomex.render.quarto import quarto_path, render_with_quarto
@@ -104,11 +104,13 @@ def render(
         else:
             rendered = render_builtin(departments, config, layout.render_cache, staging, pdf, jobs, workers)
         site = staging / SITE_DIR
-        write_assets(site, config, bundle.result(), departments)
+        write_assets(site, config, bundle.result(), departments, layout.render_cache)
         (site / "index.html").write_text(
             index_page(departments, config, DEMO_NOTICE, pdf), encoding="utf-8"
         )
-        publish(staging, layout.root, [SITE_DIR, PDF_DIR] if pdf else [SITE_DIR])
+        for name, page in text_pages(config, DEMO_NOTICE, any(d.demo for d in departments)).items():
+            (site / name).write_text(page, encoding="utf-8")
+        publish(staging, layout.root, [SITE_DIR])
     finally:
         if bundle_writer is not None:
             bundle_writer.shutdown()
