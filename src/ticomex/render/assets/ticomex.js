@@ -20,7 +20,6 @@
   };
   var MENU_LABEL = "Menu du graphique : l'enregistrer en image";
 
-  var pending = {}; // spec script address → callback
   var vegaLoading = null;
 
   function loadScript(src, onload) {
@@ -34,11 +33,11 @@
     return script;
   }
 
-  // A spec script calls this with itself and its spec.
+  // A spec script calls this with itself and its spec (two charts may share a spec: each
+  // loads its own script element).
   window.ticomexSpec = function (script, spec) {
-    var done = pending[script.getAttribute("src")];
-    if (done) {
-      done(spec);
+    if (script && script.ticomexDone) {
+      script.ticomexDone(spec);
     }
   };
 
@@ -62,7 +61,8 @@
   function enhance(figure) {
     var src = figure.dataset.spec;
     var img = figure.querySelector(".dessin img");
-    pending[src] = function (spec) {
+    var script = loadScript(src);
+    script.ticomexDone = function (spec) {
       withVega(function () {
         var live = document.createElement("div");
         live.className = "interactif";
@@ -92,7 +92,6 @@
         });
       });
     };
-    loadScript(src);
   }
 
   function setupCharts() {
