@@ -89,7 +89,7 @@ def test_site_has_index_pages_assets_and_data(published):
     assert (site / "index.html").is_file()
     for code in CODES:
         assert (site / f"{code}.html").is_file()
-        assert (published / "pdf" / f"{code}.pdf").is_file()
+        assert (published / "site" / "pdf" / f"{code}.pdf").is_file()
         source = published / "notebooks" / "data" / code
         assert snapshot(site / "data" / code) == snapshot(source)
     # The Vega bundle is written once and shared by every page.
@@ -197,7 +197,7 @@ CSS_URL = re.compile(rf"""(?:url\(\s*["']?\s*|@import\s+["']){EXTERNAL}""", re.I
 def test_no_external_url_in_any_src_href_or_css(published):
     site = published / "site"
     pages = sorted(site.glob("*.html"))
-    assert len(pages) == len(CODES) + 1
+    assert len(pages) == len(CODES) + 3  # index, accessibility statement, legal notice
     for path in [*pages, *site.glob("assets/*.css")]:
         text = path.read_text(encoding="utf-8")
         assert not ATTRIBUTE_URL.search(text), (path, ATTRIBUTE_URL.search(text))
@@ -207,7 +207,7 @@ def test_no_external_url_in_any_src_href_or_css(published):
     assert ATTRIBUTE_URL.search("<link href=//fonts.example/css>")
     assert CSS_URL.search("body { background: url( 'http://example.org/a.png') }")
     assert not ATTRIBUTE_URL.search(f'<a href="{MAILTO}">')
-    # The sheet's outside addresses stay readable as text; mail links stay links.
+    # The sheet's outside addresses are links (followed, never fetched); mail links too.
     html = (site / "05.html").read_text(encoding="utf-8")
     assert OUTSIDE_URL in Elements(html).visible_text()
     assert f'href="{MAILTO}"' in html
@@ -218,20 +218,17 @@ def test_no_external_url_in_any_src_href_or_css(published):
     [
         (
             "[Dossier de presse](https://www.example.org/dossier)",
-            'Dossier de presse (<span class="adresse-externe">https://www.example.org/dossier</span>)',
+            '<a class="externe" href="https://www.example.org/dossier">Dossier de presse</a>',
         ),
-        ("<https://anct.gouv.fr/a>", '<span class="adresse-externe">https://anct.gouv.fr/a</span>'),
-        (
-            "[lien](//cdn.example.org/x)",
-            'lien (<span class="adresse-externe">//cdn.example.org/x</span>)',
-        ),
+        ("<https://anct.gouv.fr/a>", '<a class="externe" href="https://anct.gouv.fr/a">https://anct.gouv.fr/a</a>'),
+        ("[lien](//cdn.example.org/x)", '<a class="externe" href="//cdn.example.org/x">lien</a>'),
         ("![logo](http://example.org/logo.png)", '<span class="image-externe">logo</span>'),
         ("[écrire](mailto:a@b.fr)", '<a href="mailto:a@b.fr">écrire</a>'),
         ("[Portraits](#)", '<a href="#">Portraits</a>'),
         ("[données](data/05/pays.csv)", '<a href="data/05/pays.csv">données</a>'),
     ],
 )
-def test_outside_addresses_are_shown_as_text(markdown, expected):
+def test_outside_addresses_are_links(markdown, expected):
     from ticomex.render.html import markdown_parser
 
     assert markdown_parser()(markdown) == f"<p>{expected}</p>\n"
@@ -258,7 +255,7 @@ def test_raw_html_reaching_outside_is_refused(tmp_path):
 
 
 def test_pdf_is_a4_with_total_lines_sections_and_french_text(published):
-    path = published / "pdf" / "05.pdf"
+    path = published / "site" / "pdf" / "05.pdf"
     reader = pypdf.PdfReader(path)
     assert len(reader.pages) >= 2  # the filler makes the sheet run over a page
     for page in reader.pages:
@@ -279,12 +276,12 @@ def test_pdf_is_a4_with_total_lines_sections_and_french_text(published):
 
 
 def test_pdf_charts_are_vector_with_their_text(published):
-    reader = pypdf.PdfReader(published / "pdf" / "04.pdf")
+    reader = pypdf.PdfReader(published / "site" / "pdf" / "04.pdf")
     page = reader.pages[0]
     xobjects = page["/Resources"].get("/XObject", {})
     subtypes = {xobjects[name].get_object()["/Subtype"] for name in xobjects}
     assert subtypes == {"/Form"}, "the chart must be vector graphics, not a bitmap"
-    text = pdf_text(published / "pdf" / "04.pdf")[0]
+    text = pdf_text(published / "site" / "pdf" / "04.pdf")[0]
     # Axis labels set in the chart's locale (no-break space, decimal comma) and its labels.
     assert "1\u00a0000\u00a0000,0" in text.replace(" ", "\u00a0")
     for country in ("Italie", "États-Unis", "Côte d'Ivoire"):
@@ -293,7 +290,7 @@ def test_pdf_charts_are_vector_with_their_text(published):
 
 def test_pdf_fonts_are_embedded_dejavu(published):
     for code in CODES:
-        reader = pypdf.PdfReader(published / "pdf" / f"{code}.pdf")
+        reader = pypdf.PdfReader(published / "site" / "pdf" / f"{code}.pdf")
         names = set()
         for page in reader.pages:
             fonts = page["/Resources"]["/Font"]
@@ -312,7 +309,7 @@ def test_pdf_fonts_are_embedded_dejavu(published):
 
 def test_pdf_demo_note_heads_every_page_of_demo_sheets_only(published):
     for code, *_, demo, _total, _filler in DEPARTMENTS:
-        pages = pdf_text(published / "pdf" / f"{code}.pdf")
+        pages = pdf_text(published / "site" / "pdf" / f"{code}.pdf")
         assert all((DEMO_WORDS in page) is demo for page in pages), code
 
 
@@ -325,7 +322,7 @@ def test_same_notebooks_give_identical_files_in_parallel_and_without_cache(publi
     report = render(out, PROJECT, pdf=True, jobs=2, engine="builtin")
     assert sorted(report.rendered) == sorted(CODES)
     assert snapshot(out / "site") == snapshot(published / "site")
-    assert snapshot(out / "pdf") == snapshot(published / "pdf")
+    assert snapshot(out / "site" / "pdf") == snapshot(published / "site" / "pdf")
 
 
 def test_render_workers_started_ahead_publish_the_same_files(published, tmp_path):
@@ -341,25 +338,25 @@ def test_render_workers_started_ahead_publish_the_same_files(published, tmp_path
         report = render(out, PROJECT, pdf=True, jobs=2, engine="builtin", workers=workers)
     assert sorted(report.rendered) == sorted(CODES)
     assert snapshot(out / "site") == snapshot(published / "site")
-    assert snapshot(out / "pdf") == snapshot(published / "pdf")
+    assert snapshot(out / "site" / "pdf") == snapshot(published / "site" / "pdf")
 
 
 def test_rebuild_renders_only_what_changed(tmp_path):
     out = make_publication(tmp_path)
     first = render(out, PROJECT, pdf=True, engine="builtin")
     assert sorted(first.rendered) == sorted(CODES)
-    before = snapshot(out / "site") | {f"pdf/{k}": v for k, v in snapshot(out / "pdf").items()}
+    before = snapshot(out / "site") | {f"pdf/{k}": v for k, v in snapshot(out / "site" / "pdf").items()}
 
     again = render(out, PROJECT, pdf=True, engine="builtin")
     assert again.rendered == []
-    after = snapshot(out / "site") | {f"pdf/{k}": v for k, v in snapshot(out / "pdf").items()}
+    after = snapshot(out / "site") | {f"pdf/{k}": v for k, v in snapshot(out / "site" / "pdf").items()}
     assert after == before
 
     make_department(out, "05", "Hautes-Alpes", "93", "Provence-Alpes-Côte d'Azur", total="999.9")
     changed = render(out, PROJECT, pdf=True, engine="builtin")
     assert changed.rendered == ["05"]
     assert "Total des exportations : 999.9 millions d'euros" in " ".join(
-        pdf_text(out / "pdf" / "05.pdf")
+        pdf_text(out / "site" / "pdf" / "05.pdf")
     )
     assert (out / "site" / "04.html").read_bytes() == before["04.html"]
     # One page and one PDF per department stay in the cache.
@@ -370,7 +367,7 @@ def test_rebuild_renders_only_what_changed(tmp_path):
 def test_failed_render_leaves_previous_publication_intact(tmp_path):
     out = make_publication(tmp_path)
     render(out, PROJECT, pdf=True, engine="builtin")
-    site, pdfs = snapshot(out / "site"), snapshot(out / "pdf")
+    site, pdfs = snapshot(out / "site"), snapshot(out / "site" / "pdf")
 
     make_department(
         out, "04", "Alpes-de-Haute-Provence", "93", "PACA", total="1.0"
@@ -382,17 +379,17 @@ def test_failed_render_leaves_previous_publication_intact(tmp_path):
     message = str(error.value)
     assert str(corrupt) in message and "line" in message and "could not be rendered" in message
     assert snapshot(out / "site") == site
-    assert snapshot(out / "pdf") == pdfs
+    assert snapshot(out / "site" / "pdf") == pdfs
     assert not list(out.glob(".render-*"))
 
 
 def test_no_pdf_leaves_pdf_folder_alone_and_links_no_pdf(published, tmp_path):
     out = make_publication(tmp_path)
-    (out / "pdf").mkdir()
-    (out / "pdf" / "ancien.pdf").write_bytes(b"%PDF-1.7 previous")
+    (out / "site" / "pdf").mkdir()
+    (out / "site" / "pdf" / "ancien.pdf").write_bytes(b"%PDF-1.7 previous")
     report = render(out, PROJECT, pdf=False, engine="builtin")
     assert report.pdf is None
-    assert [p.name for p in (out / "pdf").iterdir()] == ["ancien.pdf"]
+    assert [p.name for p in (out / "site" / "pdf").iterdir()] == ["ancien.pdf"]
     for page in (out / "site").glob("*.html"):
         assert ".pdf" not in page.read_text(encoding="utf-8")
 
@@ -440,7 +437,7 @@ def test_options_come_from_quarto_yml(tmp_path):
     make_department(out, "92", "Hauts-de-Seine", "11", "Île-de-France", demo=False)
     render(out, project, pdf=True, engine="builtin")
     assert ">Accueil des fiches</a>" in (out / "site" / "92.html").read_text(encoding="utf-8")
-    box = pypdf.PdfReader(out / "pdf" / "92.pdf").pages[0].mediabox
+    box = pypdf.PdfReader(out / "site" / "pdf" / "92.pdf").pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (420, 595)  # A5
 
 
@@ -490,7 +487,7 @@ def test_quarto_on_path_is_used(tmp_path, monkeypatch):
     args = (bin_dir / "args").read_text().split()
     assert args[0] == "render" and args[2] == "--output-dir"
     assert (out / "site" / "92.html").read_text() == "<html>92</html>\n"
-    assert (out / "pdf" / "92.pdf").read_text() == "%PDF 92\n"
+    assert (out / "site" / "pdf" / "92.pdf").read_text() == "%PDF 92\n"
     assert (out / "site" / "index.html").is_file() and (
         out / "site" / "assets" / "vega.js"
     ).is_file()

@@ -37,6 +37,7 @@ DEMO_BACKGROUND = "#fff4d6"  # the demo note at the top of each page
 DEMO_BORDER = "#d08a00"
 DEMO_TEXT = "#8a5a00"  # the demo note heading each PDF page
 RULE_COLOR = "#d9dee5"  # the lines under the site's header and above its footer
+PAGE_BACKGROUND = "#ffffff"
 
 # Every colour by the name the site's CSS (`--ticomex-<name>`) and the PDF template use:
 # both are generated from this mapping (render/assets.py, render/pdf.py).
@@ -56,6 +57,7 @@ COLOURS = {
     "demo-border": DEMO_BORDER,
     "demo-text": DEMO_TEXT,
     "rule": RULE_COLOR,
+    "page": PAGE_BACKGROUND,
 }
 
 # Text sizes; the font is the project's (`ticomex.charts.text.chart_font`).

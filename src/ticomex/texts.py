@@ -37,6 +37,7 @@ MEUR = "M€"  # millions of euros, after a figure of `millions`
 NO_TRADE_SUMMARY = "Aucun échange enregistré"
 # How the top flows stand out in the Sankey diagrams, besides their colour.
 RED_FLOWS_MARK = "tracés en rouge et bordés d'un trait foncé"
+RED_FLOW_MARK = "tracé en rouge et bordé d'un trait foncé"  # one flow
 # The columns of the published chart data as the pages' tables head them; amounts
 # (`*_eur`) are shown in millions of euros, `rouge` as yes/no.
 COLUMN_LABELS = {

@@ -94,5 +94,5 @@ def flows_summary(links: pd.DataFrame, flow: str) -> str:
     if not named:
         return total
     count = texts.in_words(len(named))
-    lead = f"Les {count} principaux flux, {texts.RED_FLOWS_MARK}" if len(named) > 1 else f"Le principal flux, {texts.RED_FLOWS_MARK}"
+    lead = f"Les {count} principaux flux, {texts.RED_FLOWS_MARK}" if len(named) > 1 else f"Le principal flux, {texts.RED_FLOW_MARK}"
     return f"{lead} : {_enumeration(named)}. {total}"
