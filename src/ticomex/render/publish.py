@@ -16,7 +16,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from ticomex.errors import TicomexError
-from ticomex.layout import SITE_DIR, OutputLayout
+from ticomex.layout import PDF_DIR, SITE_DIR, OutputLayout
 from ticomex.render.assets import vega_bundle, vega_bundle_path, write_assets
 from ticomex.render.builtin import render_builtin
 from ticomex.render.config import load_config
@@ -110,6 +110,8 @@ def render(
         )
         for name, page in text_pages(config, DEMO_NOTICE, any(d.demo for d in departments)).items():
             (site / name).write_text(page, encoding="utf-8")
+        if not pdf and layout.pdf.is_dir():  # --no-pdf leaves the published PDFs as they were
+            shutil.copytree(layout.pdf, site / PDF_DIR)
         publish(staging, layout.root, [SITE_DIR])
     finally:
         if bundle_writer is not None:
