@@ -13,6 +13,7 @@ from pathlib import Path
 import pypdf
 import pytest
 from test_render_fixtures import (
+    CHART_SUMMARY_TEXT,
     CODE_MARKER,
     DEPARTMENTS,
     HTML_OUTPUT_MARKER,
@@ -92,14 +93,15 @@ def test_site_has_index_pages_assets_and_data(published):
         assert (published / "site" / "pdf" / f"{code}.pdf").is_file()
         source = published / "notebooks" / "data" / code
         assert snapshot(site / "data" / code) == snapshot(source)
-    # The Vega bundle is written once and shared by every page.
-    scripts = sorted(str(p.relative_to(site)) for p in site.rglob("*.js"))
+    # The Vega bundle is written once and shared by every page; a page loads only the
+    # small deferred script, which loads Vega and a chart's spec when the chart nears the screen.
+    scripts = sorted(str(p.relative_to(site)) for p in site.rglob("*.js") if p.parent.name == "assets")
     assert scripts == ["assets/ticomex.js", "assets/vega.js"]
     assert "window.vegaEmbed=" in (site / "assets" / "vega.js").read_text(encoding="utf-8")
     for code in CODES:
         tags = Elements((site / f"{code}.html").read_text(encoding="utf-8")).tags
-        sources = [attrs["src"] for tag, attrs in tags if tag == "script" and "src" in attrs]
-        assert sources == ["assets/vega.js", "assets/ticomex.js"]
+        scripts = [attrs for tag, attrs in tags if tag == "script"]
+        assert [(a["src"], "defer" in a) for a in scripts] == [("assets/ticomex.js", True)]
     assert not list(published.glob(".render-*")), "the staging folder must be removed"
 
 
@@ -130,14 +132,15 @@ def test_page_shows_content_in_order_and_no_code(published):
 def test_page_embeds_each_chart_with_its_spec_and_data_link(published):
     html = (published / "site" / "05.html").read_text(encoding="utf-8")
     tags = Elements(html).tags
-    containers = [attrs for tag, attrs in tags if tag == "div" and "vega" in attrs.get("class", "")]
-    assert len(containers) == 1
-    spec_id = containers[0]["data-spec"]
-    spec_text = re.search(
-        rf'<script type="application/json" id="{spec_id}">(.*?)</script>', html, re.DOTALL
-    ).group(1)
-    spec = json.loads(spec_text)
+    figures = [attrs for tag, attrs in tags if tag == "figure" and "data-spec" in attrs]
+    assert len(figures) == 1
+    spec_script = (published / "site" / figures[0]["data-spec"]).read_text(encoding="utf-8")
+    spec = json.loads(re.fullmatch(r"window\.ticomexSpec && window\.ticomexSpec\(document\.currentScript, (.*)\);\n", spec_script, re.DOTALL).group(1))
     assert spec == json.loads(json.dumps(chart_spec()))  # the notebook's spec, locale included
+    (image,) = [attrs for tag, attrs in tags if tag == "img"]
+    assert (published / "site" / image["src"]).read_text(encoding="utf-8").startswith("<svg")
+    assert image["alt"].startswith("Graphique : ") and image["aria-describedby"] == "resume-pays"
+    assert CHART_SUMMARY_TEXT in Elements(html).visible_text()
     links = [
         attrs["href"]
         for tag, attrs in tags
@@ -145,7 +148,7 @@ def test_page_embeds_each_chart_with_its_spec_and_data_link(published):
     ]
     assert links == ["data/05/pays.csv"]
     assert (published / "site" / links[0]).is_file()
-    assert ["../pdf/05.pdf"] == [
+    assert ["pdf/05.pdf"] == [
         a["href"] for t, a in tags if t == "a" and a.get("href", "").endswith(".pdf")
     ]
 
