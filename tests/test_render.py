@@ -181,6 +181,7 @@ def test_index_groups_departments_by_region_with_pages_pdfs_and_filter(published
             "type": "search",
             "id": "filtre",
             "autocomplete": "off",
+            "aria-describedby": "resultat",
             "placeholder": "ex. Hautes-Alpes, 05, Bretagne",
         },
     ) in tags
