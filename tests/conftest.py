@@ -52,3 +52,23 @@ def template_chart_names(template: Path = TEMPLATE) -> list[str]:
                 arguments = [*node.args[1:2], *(k.value for k in node.keywords if k.arg == "name")]
                 names += [ast.literal_eval(argument) for argument in arguments[:1]]
     return names
+
+
+def html_image(text: str | list[str]) -> tuple[str, str]:
+    """The alt text and the SVG of a chart output's HTML: one `<img>` whose source is a
+    base64 SVG data URL (read with the standard library's HTML parser)."""
+    import base64
+    from html.parser import HTMLParser
+
+    images = []
+
+    class Images(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            images.append((tag, dict(attrs)))
+
+    Images().feed("".join(text) if isinstance(text, list) else text)
+    assert len(images) == 1 and images[0][0] == "img", images
+    attrs = images[0][1]
+    prefix = "data:image/svg+xml;base64,"
+    assert attrs["src"].startswith(prefix)
+    return attrs["alt"], base64.b64decode(attrs["src"][len(prefix):], validate=True).decode("utf-8")

@@ -10,14 +10,14 @@ import nbformat
 import papermill as pm
 import pytest
 
-from conftest import PROJECT, TEMPLATE, template_chart_names
+from conftest import PROJECT, TEMPLATE, html_image, template_chart_names
 from ticomex.conventions import CHART_MIMETYPE as CHART
 from ticomex.conventions import CHART_NAME, METADATA_KEY
 from ticomex.errors import TicomexError
 from ticomex.params import write_params
 from ticomex.render.config import load_config
 from ticomex.sheet import open_sheet
-from ticomex.vega import SVG_MIMETYPE, vl_converter
+from ticomex.vega import vl_converter
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,8 @@ def test_sheet_executes(tmp_path, demo_db, params_dir, code):
     for folder in load_config(PROJECT).font_paths:
         vl_convert.register_font_directory(str(folder))
     for output in charts:
-        svg = output["data"][SVG_MIMETYPE]
+        alt, svg = html_image(output["data"]["text/html"])
+        assert alt == output["metadata"][METADATA_KEY][CHART_NAME]
         assert svg.startswith("<svg") and svg == vl_convert.vegalite_to_svg(output["data"][CHART])
     text = "\n".join(o["data"]["text/markdown"] for o in outputs(nb, "text/markdown"))
     assert "Total des exportations : " in text and "France entière" in text
@@ -201,12 +202,12 @@ def test_show_chart_displays_the_spec_and_its_svg_drawn_once():
         show_chart(json.loads(json.dumps(spec)), "essai", ["essai.csv"], svgs=svgs)
     first, second = captured.outputs
     assert first.data == second.data and svgs.conversions == 1
-    assert set(first.data) == {CHART, SVG_MIMETYPE, "text/plain"}
+    assert set(first.data) == {CHART, "text/html", "text/plain"}
     assert first.data[CHART] == spec and first.data["text/plain"] == "<chart essai>"
     vl_convert = vl_converter()
     for folder in load_config(PROJECT).font_paths:
         vl_convert.register_font_directory(str(folder))
-    assert first.data[SVG_MIMETYPE] == vl_convert.vegalite_to_svg(spec)
+    assert html_image(first.data["text/html"]) == ("essai", vl_convert.vegalite_to_svg(spec))
     assert first.metadata == {METADATA_KEY: {CHART_NAME: "essai", "data_files": ["essai.csv"]}}
     outside = {"data": {"url": "https://example.invalid/a.csv"}, "mark": "point"}
     with pytest.raises(TicomexError, match="chart 'externe' could not be drawn"):

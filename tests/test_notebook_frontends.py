@@ -1,15 +1,16 @@
 """An executed notebook in the front ends people open it with: every chart drawn, offline.
 
 None of them draws Vega-Lite v6; each chart output also carries the SVG `show_chart` drew,
-which they show instead of the `<chart …>` placeholder:
+as a `text/html` `<img>` with a data URL, which they show instead of the `<chart …>`
+placeholder:
 
 - JupyterLab, a real server on 127.0.0.1 (token, temporary Jupyter folders: nothing read
-  from or written to ~/.jupyter), the notebook opened in headless Chromium driven through
-  the DevTools protocol. JupyterLab draws the SVG of trusted outputs only (SVG may carry
-  script): the outputs of a notebook run in JupyterLab are; an executed notebook (papermill
-  signs nothing) shows the placeholders until trusted, here with `jupyter trust`;
-- `jupyter nbconvert --to html`: one SVG image per chart;
-- GitHub, which draws `image/svg+xml` outputs: every chart output has one.
+  from or written to ~/.jupyter), the executed notebook opened in headless Chromium driven
+  through the DevTools protocol, neither trusted nor run (papermill signs nothing): the
+  sanitizer of untrusted HTML keeps an `<img>` and its data URL, while JupyterLab draws no
+  `image/svg+xml` output of an untrusted notebook;
+- `jupyter nbconvert --to html`: `text/html` first, one SVG image per chart;
+- GitHub, which draws `<img>` data URLs of `text/html` outputs: every chart output has one.
 
 Needs the Debian package `chromium` for the JupyterLab test (skipped when absent).
 """
@@ -30,10 +31,9 @@ from pathlib import Path
 import papermill as pm
 import pytest
 
-from conftest import TEMPLATE, template_chart_names
+from conftest import TEMPLATE, html_image, template_chart_names
 from ticomex.conventions import CHART_MIMETYPE
 from ticomex.params import write_params
-from ticomex.vega import SVG_MIMETYPE
 
 CHROMIUM = Path("/usr/bin/chromium")
 PLACEHOLDERS = ("<chart ", "<graphique")  # the text/plain of a chart output, and of older ones
@@ -68,13 +68,13 @@ def chart_outputs(notebook: Path) -> list[dict]:
     return [o for c in cells if c["cell_type"] == "code" for o in c["outputs"] if CHART_MIMETYPE in o.get("data", {})]
 
 
-def test_every_chart_output_carries_an_svg_as_github_draws_it(executed):
+def test_every_chart_output_carries_an_svg_image_as_github_draws_it(executed):
     outputs = chart_outputs(executed)
     assert len(outputs) == len(template_chart_names())
     for output in outputs:
-        svg = output["data"][SVG_MIMETYPE]
-        svg = "".join(svg) if isinstance(svg, list) else svg
-        assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+        alt, svg = html_image(output["data"]["text/html"])
+        assert alt and svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+        assert "image/svg+xml" not in output["data"]  # stored once, in the image
 
 
 def jupyter_env(root: Path) -> dict[str, str]:
@@ -95,8 +95,8 @@ def test_nbconvert_html_draws_every_chart(executed, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     html = result.stdout
-    # nbconvert 7 inlines each SVG output as a base64 image (an <svg> inline could script).
-    images = re.findall(r'jp-RenderedSVG[^>]*>\s*<img [^>]*src="data:image/svg\+xml;base64,([^"]+)"', html)
+    # nbconvert prefers text/html: each chart's <img>, as show_chart wrote it.
+    images = re.findall(r'jp-RenderedHTML[^>]*>\s*<img alt="[^"]+" src="data:image/svg\+xml;base64,([^"]+)"', html)
     drawn = [base64.b64decode(image).decode("utf-8") for image in images]
     assert len(drawn) == len(template_chart_names())
     assert all(svg.startswith("<svg") and 'class="marks"' in svg[:300] for svg in drawn)
@@ -211,11 +211,11 @@ class JupyterLab:
 
 # What the page shows of the notebook's outputs: SVG images drawn, and any placeholder.
 OUTPUTS_SCRIPT = """(() => {
-  const images = [...document.querySelectorAll('.jp-OutputArea-output.jp-RenderedSVG img')];
+  const images = [...document.querySelectorAll('.jp-OutputArea-output img')];
   const text = [...document.querySelectorAll('.jp-OutputArea-output')].map(e => e.textContent).join('\\n');
   return {
     cells: document.querySelectorAll('.jp-Notebook .jp-Cell').length,
-    svg: images.filter(i => i.src.startsWith('data:image/svg+xml') && i.complete && i.naturalWidth > 0).length,
+    svg: images.filter(i => i.src.startsWith('data:image/svg+xml') && i.alt && i.complete && i.naturalWidth > 0).length,
     text: text,
   };
 })()"""
@@ -233,20 +233,16 @@ def wait_for_charts(browser: Browser, expected: int) -> dict:
 
 
 @needs_chromium
-def test_jupyterlab_draws_every_chart_of_an_executed_notebook(executed, tmp_path):
-    # `jupyter trust`, as a user does with an executed notebook, in the temporary folders.
-    trust = subprocess.run(
-        [sys.executable, "-m", "jupyter", "trust", str(executed)],
-        env=jupyter_env(tmp_path), capture_output=True, text=True, timeout=60, check=False,
-    )
-    assert trust.returncode == 0, trust.stderr
+def test_jupyterlab_draws_every_chart_of_an_untrusted_executed_notebook(executed, tmp_path):
+    # Opened as a user opens output/notebooks/<code>.ipynb: not run, and not trusted (a
+    # new, empty signature database in the temporary Jupyter folders).
     lab = JupyterLab(executed.parent, tmp_path)
     try:
         browser = Browser(tmp_path)
         try:
             browser.call("Page.navigate", url=lab.page(executed.name))
             shown = wait_for_charts(browser, len(template_chart_names()))
-            browser.evaluate("document.querySelector('.jp-RenderedSVG')?.scrollIntoView()")
+            browser.evaluate("document.querySelector('.jp-OutputArea-output img')?.scrollIntoView()")
             browser.screenshot(tmp_path / "jupyterlab.png")  # to look at when it fails
         finally:
             browser.close()

@@ -18,7 +18,7 @@ from ticomex import indicators
 from ticomex.conventions import CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, INDICATORS_FILE, METADATA_KEY
 from ticomex.errors import TicomexError
 from ticomex.project import find_project
-from ticomex.vega import SVG_MIMETYPE, SvgConverter
+from ticomex.vega import HTML_MIMETYPE, SvgConverter, svg_image
 
 DEMO = "demo"  # `publication.donnees` of a demo release ("officielles" otherwise)
 OFFICIAL = "officielles"
@@ -165,12 +165,19 @@ SVGS = SvgConverter()
 
 def show_chart(spec: dict, name: str, data_files: list[str] | None = None, *, svgs: SvgConverter = SVGS):
     """Display a chart: its Vega-Lite spec, as the renderer and browsers read it, and its
-    SVG, drawn once here for the front ends that draw no Vega-Lite v6 and for the PDF;
-    the output's metadata names the chart and its data files."""
+    SVG, drawn once here, as an HTML image (alt: the spec's title, else the chart's name)
+    for the front ends that draw no Vega-Lite v6, untrusted notebooks included, and for
+    the PDF; the output's metadata names the chart and its data files."""
     from IPython.display import display
 
+    title = spec.get("title")
+    alt = str(title.get("text", name) if isinstance(title, dict) else title or name)
     display(
-        {CHART_MIMETYPE: spec, SVG_MIMETYPE: svgs.svg(spec, name), "text/plain": f"<chart {name}>"},
+        {
+            CHART_MIMETYPE: spec,
+            HTML_MIMETYPE: svg_image(svgs.svg(spec, name), alt),
+            "text/plain": f"<chart {name}>",
+        },
         raw=True,
         metadata={METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: list(data_files or [])}},
     )

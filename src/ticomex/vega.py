@@ -1,9 +1,11 @@
 """Vega-Lite → SVG with vl-convert: the one conversion of the kernel and the renderer.
 
-`sheet.show_chart` puts each chart's SVG in its notebook output, beside the Vega-Lite spec:
-front ends that draw no Vega-Lite v6 (JupyterLab 4, VS Code, nbconvert, GitHub) show the
-SVG. The PDF embeds that same SVG (`render.pdf.ChartImages`), converting only charts that
-come without one. vl-convert is set to fetch nothing (a chart carries its data) and
+`sheet.show_chart` puts each chart's SVG in its notebook output, beside the Vega-Lite spec,
+as a `text/html` image (`svg_image`): front ends that draw no Vega-Lite v6 (JupyterLab 4,
+VS Code, nbconvert, GitHub) show it, JupyterLab even in an untrusted notebook (its
+sanitizer keeps an `<img>` with a data URL, while it draws no `image/svg+xml` output
+there). The PDF embeds that same SVG (`image_svg` reads it back, `render.pdf.ChartImages`),
+converting only charts that come without one. vl-convert is set to fetch nothing (a chart carries its data) and
 measures text with the fonts of `_quarto.yml` `format.typst.font-paths`, the fonts the PDF
 embeds, so an SVG is the same wherever it was made.
 
@@ -12,8 +14,12 @@ Standard library and PyYAML only; vl-convert is imported on the first conversion
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import html
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +30,9 @@ from ticomex.errors import TicomexError
 from ticomex.project import config_option, find_project
 
 SVG_MIMETYPE = "image/svg+xml"
+HTML_MIMETYPE = "text/html"
+SVG_DATA_URL = "data:image/svg+xml;base64,"
+SVG_IMAGE = re.compile(r'<img alt="[^"]*" src="' + re.escape(SVG_DATA_URL) + r'([A-Za-z0-9+/=]+)">')
 FONT_PATHS_KEY = ("format", "typst", "font-paths")
 # SVGs an `SvgConverter` keeps: a sheet's region and France charts (4 of its 8) recur for
 # each department of its region; 128 SVGs are about 6 MB.
@@ -60,6 +69,23 @@ def configured_font_paths(config: Path) -> tuple[Path, ...]:
     except (OSError, yaml.YAMLError) as err:
         raise TicomexError(f"{config}: unreadable ({err})") from None
     return resolve_font_paths(config_option(node, ".".join(FONT_PATHS_KEY), config, "the charts' fonts"), config)
+
+
+def svg_image(svg: str, alt: str) -> str:
+    """The SVG as an HTML image: every front end draws it, none runs a script it holds."""
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="{SVG_DATA_URL}{data}">'
+
+
+def image_svg(image: str) -> str | None:
+    """The SVG of an image `svg_image` made; None for any other HTML."""
+    match = SVG_IMAGE.fullmatch(image.strip())
+    if match is None:
+        return None
+    try:
+        return base64.b64decode(match.group(1), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
 
 
 def spec_digest(spec: dict) -> str:

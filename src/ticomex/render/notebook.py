@@ -20,7 +20,7 @@ from ticomex.conventions import (
     nbformat_text,
 )
 from ticomex.errors import TicomexError
-from ticomex.vega import SVG_MIMETYPE
+from ticomex.vega import HTML_MIMETYPE, SVG_MIMETYPE, image_svg
 
 DISPLAY_OUTPUTS = ("display_data", "execute_result")
 
@@ -89,6 +89,15 @@ def read_department(notebook: Path, data_root: Path) -> Department:
     return department
 
 
+def chart_svg(bundle: dict) -> str | None:
+    """A chart output's SVG: in its HTML image (`show_chart`), or as `image/svg+xml`."""
+    if HTML_MIMETYPE in bundle:
+        svg = image_svg(nbformat_text(bundle[HTML_MIMETYPE]))
+        if svg is not None:
+            return svg
+    return nbformat_text(bundle[SVG_MIMETYPE]) if SVG_MIMETYPE in bundle else None
+
+
 def read_blocks(notebook: Path) -> list[Block]:
     """The sheet's content in order: Markdown paragraphs and charts."""
     try:
@@ -135,7 +144,7 @@ def read_blocks(notebook: Path) -> list[Block]:
                         spec=spec,
                         name=str(meta.get(CHART_NAME) or f"graphique-{len(blocks) + 1}"),
                         data_files=tuple(str(name) for name in meta.get(CHART_DATA_FILES, [])),
-                        svg=nbformat_text(bundle[SVG_MIMETYPE]) if SVG_MIMETYPE in bundle else None,
+                        svg=chart_svg(bundle),
                     )
                 )
             elif MARKDOWN_MIMETYPE in bundle:
