@@ -239,3 +239,33 @@ def test_plain_papermill_cli_from_the_root_and_from_notebooks(demo_db, tmp_path,
     assert "Territoires d'industrie - Hautes-Alpes" in text
     facts = json.loads((tmp_path / "data" / "indicateurs.json").read_text(encoding="utf-8"))
     assert facts["departement"] == {"code": "05", "nom": "Hautes-Alpes"}
+
+
+def test_injected_names_are_read_from_papermills_cell():
+    from ticomex.sheet import injected_names
+
+    template_cell = "# Parameters (papermill): a department\ndepartment = \"05\"\nyear = None\n"
+    injected = '# Parameters\ndepartement = 43\nyear = 2024\n'
+    assert injected_names(["import x", template_cell]) == []  # the template's own cell
+    assert injected_names([template_cell, injected, "sheet = open_sheet(department)"]) == ["departement", "year"]
+
+
+@pytest.mark.slow
+def test_papermill_cli_refuses_an_unknown_parameter(demo_db, tmp_path):
+    """`-p departement 43` (a French name): papermill only warns; the sheet stops, naming
+    the parameter and the template's, instead of building department 05's sheet."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    papermill = Path(sys.executable).parent / "papermill"
+    out = tmp_path / "out.ipynb"
+    run = subprocess.run(
+        [str(papermill), str(TEMPLATE), str(out), "-p", "departement", "43", "-p", "db", str(demo_db),
+         "-p", "data_dir", str(tmp_path / "data")],
+        cwd=TEMPLATE.parents[1], capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode != 0
+    message = "unknown parameter `departement`; the template's parameters are department, year, db, params_dir, data_dir, top_n"
+    assert message in run.stderr, run.stderr[-2000:]
+    assert not (tmp_path / "data" / "indicateurs.json").exists()  # no sheet of 05 built

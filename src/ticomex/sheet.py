@@ -7,6 +7,7 @@ writing the data behind each chart live here.
 
 from __future__ import annotations
 
+import ast
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +16,12 @@ import pandas as pd
 import yaml
 
 from ticomex import indicators
-from ticomex.conventions import CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, INDICATORS_FILE, METADATA_KEY
+from ticomex.conventions import CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, INDICATORS_FILE, METADATA_KEY, PARAMETERS
 from ticomex.errors import TicomexError
 from ticomex.project import find_project
 from ticomex.vega import HTML_MIMETYPE, SvgConverter, svg_image
 
+INJECTED_HEADER = "# Parameters"  # the first line of the cell papermill injects (Python)
 DEMO = "demo"  # `publication.donnees` of a demo release ("officielles" otherwise)
 OFFICIAL = "officielles"
 
@@ -61,6 +63,37 @@ def department_code(department: str | int) -> str:
     if isinstance(department, bool) or not isinstance(department, (str, int)):
         raise TicomexError(f"department {department!r}: expected a code such as '05' or '2A'")
     return f"{department:02d}" if isinstance(department, int) else department.strip()
+
+
+def injected_names(sources: list[str]) -> list[str]:
+    """The names assigned by the last cell papermill injected among the cells run, in order."""
+    injected = [source for source in sources if source.split("\n", 1)[0].strip() == INJECTED_HEADER]
+    if not injected:
+        return []
+    try:
+        tree = ast.parse(injected[-1])
+    except SyntaxError:
+        return []
+    return [target.id for node in tree.body if isinstance(node, ast.Assign)
+            for target in node.targets if isinstance(target, ast.Name)]
+
+
+def check_injected_parameters() -> None:
+    """A parameter papermill injected that the template does not have is an error, not a
+    warning followed by the default department's sheet (`-p departement 43`)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    sources = shell.user_ns.get("In", []) if shell is not None else []
+    unknown = [name for name in injected_names(list(sources)) if name not in PARAMETERS]
+    if unknown:
+        names = ", ".join(f"`{name}`" for name in unknown)
+        raise TicomexError(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {names}; "
+            f"the template's parameters are {', '.join(PARAMETERS)}"
+        )
 
 
 def read_params(params_dir: str | Path, department: str) -> dict:
@@ -111,12 +144,14 @@ def open_sheet(
     data_dir: str | Path | None = None,
     top_n: int | None = None,
 ) -> Sheet:
-    """Check every parameter before anything is computed; a clear error otherwise.
+    """Check every parameter before anything is computed, and that papermill injected no
+    unknown one; a clear error otherwise.
 
     `db` and `params_dir` default to the project's (found from the working folder, then
     from the package), so the template runs from anywhere; `data_dir` None writes nothing;
     `top_n` None draws `indicators.TOP_N` items.
     """
+    check_injected_parameters()
     code = department_code(department)
     if top_n is None:
         top_n = indicators.TOP_N
