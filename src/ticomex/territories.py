@@ -229,7 +229,8 @@ def department_row(code: str, area_share: float, data_dir: Path, name: str | Non
 
 
 def _partner_total(row: dict) -> int:
-    return int(row["importations_eur"] or 0) + int(row["exportations_eur"] or 0)
+    # A flow absent from the file (a partner table of one flow) counts as none.
+    return int(row.get("importations_eur") or 0) + int(row.get("exportations_eur") or 0)
 
 
 def _export_value(row: dict) -> int:

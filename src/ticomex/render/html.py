@@ -17,7 +17,7 @@ from pathlib import Path
 from ticomex.errors import TicomexError
 from ticomex.texts import STALE_NOTICE
 from ticomex.layout import DATA_DIR
-from ticomex.render.assets import ASSETS_DIR, SCRIPT, VEGA_BUNDLE
+from ticomex.render.assets import ASSETS_DIR, SCRIPT, TERRITORIES_CSS, VEGA_BUNDLE
 from ticomex.render.config import SiteConfig
 from ticomex.render.notebook import Block, Chart, Department
 
@@ -154,7 +154,7 @@ def _common(config: SiteConfig, demo_note: str, to_html) -> dict:
         "navbar": config.navbar,
         "footer_html": to_html(config.page_footer) if config.page_footer else "",
         "demo_html": to_html(demo_note),
-        "css": [f"{ASSETS_DIR}/{path.name}" for path in config.css],
+        "css": [*(f"{ASSETS_DIR}/{path.name}" for path in config.css), f"{ASSETS_DIR}/{TERRITORIES_CSS}"],
         "script": f"{ASSETS_DIR}/{SCRIPT}",
     }
 
