@@ -232,13 +232,13 @@ def test_territory_rows_match_the_database(shared, demo_db, tmp_path):
             partner = con.execute(
                 "SELECT coalesce(l.libelle, c.pays) FROM commerce c LEFT JOIN libelles_pays l "
                 "ON l.code = c.pays AND l.annee = c.annee WHERE c.annee = ? AND departement = ? "
-                "GROUP BY ALL ORDER BY sum(valeur) DESC, c.pays LIMIT 1",
+                "GROUP BY c.pays, l.libelle ORDER BY sum(valeur) DESC, c.pays LIMIT 1",
                 [year, row.code],
             ).fetchone()[0]
             product = con.execute(
                 "SELECT coalesce(l.libelle, c.a129) FROM commerce c LEFT JOIN libelles_a129 l "
                 "ON l.code = c.a129 AND l.annee = c.annee WHERE c.annee = ? AND departement = ? "
-                "AND flux = 'E' GROUP BY ALL ORDER BY sum(valeur) DESC, c.a129 LIMIT 1",
+                "AND flux = 'E' GROUP BY c.a129, l.libelle ORDER BY sum(valeur) DESC, c.a129 LIMIT 1",
                 [year, row.code],
             ).fetchone()[0]
             assert (row.first_partner, row.first_product) == (partner, product)

@@ -152,6 +152,7 @@ def build(options: BuildOptions) -> int:
             pdf=options.pdf,
             jobs=options.jobs,
             workers=workers[0] if workers else None,
+            params_dir=options.params_dir,
         )
     except TicomexError:
         if results:  # e.g. every department failed: nothing to render

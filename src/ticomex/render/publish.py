@@ -117,8 +117,9 @@ def render(
             rendered = render_builtin(departments, config, layout.render_cache, staging, pdf, jobs, workers)
         site = staging / SITE_DIR
         territories = publish_territories(
-            departments, config, layout, staging, pdf, jobs, workers, Path(params_dir or project / PARAMS_DIR)
-        )
+            departments, config, layout, staging, pdf, jobs, workers,
+            [*([Path(params_dir)] if params_dir else []), project / PARAMS_DIR],
+        )  # fmt: skip
         write_assets(site, config, bundle.result(), departments)
         (site / "index.html").write_text(
             index_page(departments, config, DEMO_NOTICE, pdf, finder=territories.finder), encoding="utf-8"

@@ -343,10 +343,11 @@ def publish_territories(
     pdf: bool,
     jobs: int,
     workers: RenderWorkers | None,
-    params_dir: Path,
+    params_dirs: list[Path],
 ) -> PublishedTerritories:
-    """Every territory with a published department gets its page (and PDF) in `staging`;
-    without `params_dir/territoires.yaml`, none (said on standard error)."""
+    """Every territory with a published department gets its page (and PDF) in `staging`,
+    from the first of `params_dirs` holding `territoires.yaml` (the build's params folder,
+    then the project's); without one, none (said on standard error)."""
     import dataclasses
     import sys
 
@@ -358,7 +359,8 @@ def publish_territories(
     from ticomex.texts import DEMO_NOTICE
 
     rows = {d.code: department_row(d.code, 1.0, d.data_dir, d.name) for d in departments}
-    source = params_dir / TERRITORIES_FILE
+    candidates = [folder / TERRITORIES_FILE for folder in params_dirs]
+    source = next((path for path in candidates if path.is_file()), candidates[0])
     territories: list[Territory] = []
     if source.is_file():
         territories = [t for t in read_territories_file(source) if any(code in rows for code in t.codes)]
