@@ -92,7 +92,9 @@ def compact_path(d: str) -> str:
 def map_shapes() -> tuple[tuple[str, ...], tuple[Shape, ...]]:
     """The map's viewBox and its shapes, from the installed package (read once a process)."""
     try:
-        source = files(GEOMETRY_PACKAGE).joinpath(GEOMETRY_FILE).read_text(encoding="utf-8")
+        import pygal_maps_fr  # the declared dependency that ships the geometry
+
+        source = files(pygal_maps_fr).joinpath(GEOMETRY_FILE).read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError) as err:
         raise TicomexError(f"the map's geometry ({GEOMETRY_PACKAGE}/{GEOMETRY_FILE}) is missing: {err}") from None
     root = ET.fromstring(source)
