@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
-SHARED = PROJECT.parent / "shared"
+# TICOMEX_SHARED: the read-only material elsewhere (a worktree beside the project, say).
+SHARED = Path(os.environ.get("TICOMEX_SHARED") or PROJECT.parent / "shared")
 
 
 @pytest.fixture(scope="session")

@@ -174,14 +174,20 @@ def test_index_filter_hides_what_does_not_match(served, tmp_path):
     )
     dom, console, requested = open_page(f"{base}/site/index-filtre.html", tmp_path)
     hidden = ChartContainers(dom).hidden
-    items = {key: value for key, value in hidden.items() if not key.startswith("section#")}
+    items = {key: value for key, value in hidden.items() if not key.startswith("section#") and " ti-" not in key}
+    territories = {key: value for key, value in hidden.items() if " ti-" in key}
     sections = [value for key, value in hidden.items() if key.startswith("section#")]
     assert items == {
         "92 hauts-de-seine ile-de-france": False,
         "04 alpes-de-haute-provence provence-alpes-cote d'azur": True,
         "05 hautes-alpes provence-alpes-cote d'azur": True,
     }
-    assert sections == [False, True]  # Île-de-France shown, Provence-Alpes-Côte d'Azur hidden
+    # The Territoires d'industrie of the published departments are searched the same way:
+    # "île", accents ignored, finds those in Île-de-France.
+    assert territories and all(value == ("ile" not in key) for key, value in territories.items())
+    assert territories["boucle nord de seine ti-1101 92 95 93 hauts-de-seine ile-de-france"] is False
+    # Île-de-France shown, Provence-Alpes-Côte d'Azur hidden, the territories shown.
+    assert sections == [False, True, False]
     assert console == []
     assert [u for u in requested if not u.startswith(f"{base}/")] == []
 

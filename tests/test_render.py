@@ -94,7 +94,7 @@ def test_site_has_index_pages_assets_and_data(published):
         assert snapshot(site / "data" / code) == snapshot(source)
     # The Vega bundle is written once and shared by every page.
     scripts = sorted(str(p.relative_to(site)) for p in site.rglob("*.js"))
-    assert scripts == ["assets/ticomex.js", "assets/vega.js"]
+    assert scripts == ["assets/carte.js", "assets/ticomex.js", "assets/vega.js"]
     assert "window.vegaEmbed=" in (site / "assets" / "vega.js").read_text(encoding="utf-8")
     for code in CODES:
         tags = Elements((site / f"{code}.html").read_text(encoding="utf-8")).tags
@@ -162,7 +162,7 @@ def test_demo_note_on_every_demo_page_and_the_index(published):
 def test_index_groups_departments_by_region_with_pages_pdfs_and_filter(published):
     html = (published / "site" / "index.html").read_text(encoding="utf-8")
     sections = re.findall(
-        r'<section class="region">\s*<h2>(.*?)</h2>(.*?)</section>', html, re.DOTALL
+        r'<section class="region" id="region-\w+">\s*<h2>(.*?)</h2>(.*?)</section>', html, re.DOTALL
     )
     # Regions by name, accents ignored (Î sorts as I); departments by code.
     assert [name for name, _ in sections] == ["Île-de-France", "Provence-Alpes-Côte d&#39;Azur"]
@@ -178,7 +178,7 @@ def test_index_groups_departments_by_region_with_pages_pdfs_and_filter(published
             "type": "search",
             "id": "filtre",
             "autocomplete": "off",
-            "placeholder": "ex. Hautes-Alpes, 05, Bretagne",
+            "placeholder": "ex. Hautes-Alpes, 05, Bretagne, Val de Durance",
         },
     ) in tags
     assert 'data-filtre="05 hautes-alpes provence-alpes-cote d&#39;azur"' in html
@@ -197,7 +197,8 @@ CSS_URL = re.compile(rf"""(?:url\(\s*["']?\s*|@import\s+["']){EXTERNAL}""", re.I
 def test_no_external_url_in_any_src_href_or_css(published):
     site = published / "site"
     pages = sorted(site.glob("*.html"))
-    assert len(pages) == len(CODES) + 1
+    territories = [p for p in pages if p.name.startswith("territoire-")]
+    assert territories and len(pages) == len(CODES) + 1 + len(territories)
     for path in [*pages, *site.glob("assets/*.css")]:
         text = path.read_text(encoding="utf-8")
         assert not ATTRIBUTE_URL.search(text), (path, ATTRIBUTE_URL.search(text))

@@ -93,6 +93,17 @@ def _chart_cell(spec: dict, name: str, data_files: list[str]) -> nbformat.Notebo
     return cell
 
 
+def _totals(meur: str) -> dict:
+    euros = int(float(meur.replace(" ", "")) * 1_000_000)
+    return {
+        "total_eur": euros,
+        "region_total_eur": euros * 90,
+        "france_total_eur": euros * 2000,
+        "part_region_pct": 100 / 90,
+        "part_nationale_pct": 0.05,
+    }
+
+
 def make_department(
     out: Path,
     code: str,
@@ -113,6 +124,9 @@ def make_department(
         "region": {"code": region_code, "nom": region_name},
         "annee": 2024,
         "donnees": "demo" if demo else "officielles",
+        # The headline figures (docs/architecture.md): territory pages and the index read them.
+        "exportations": _totals(total),
+        "importations": _totals("100.0"),
     }
     (data / "indicateurs.json").write_text(
         json.dumps(facts, ensure_ascii=False, indent=2), encoding="utf-8"

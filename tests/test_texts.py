@@ -60,7 +60,7 @@ def test_lines_wording():
 
 def test_territories_block():
     plain = texts.territories_markdown(["A", "B"], main=False)
-    assert "Territoires d'Industrie du département\n\n- A\n- B" in plain
+    assert "Territoires d'Industrie du département\n\n- [A](territoire-a.html)\n- [B](territoire-b.html)" in plain
     assert "Principaux" not in plain and "retirés" not in plain
     star = texts.territories_markdown(["A"], main=True)
     assert "Principaux Territoires d'Industrie du département\\*" in star

@@ -121,14 +121,19 @@ def build(options: BuildOptions) -> int:
     build's time."""
     from ticomex.batch import print_summary
     from ticomex.errors import TicomexError
-    from ticomex.params import write_params
+    from ticomex.conventions import TERRITORIES_FILE
+    from ticomex.params import default_territories_table, write_params
     from ticomex.render import RenderWorkers, render
+    from ticomex.territories import write_territories
 
     started = time.perf_counter()
 
     raw = options.raw if options.raw is not None else ensure_demo_release(options.project.demo_release)
     ensure_database(raw, options.db)
     written = write_params(options.db, options.params_dir)
+    table = default_territories_table()
+    if write_territories(table if table.exists() else None, options.params_dir):
+        written.append(options.params_dir / TERRITORIES_FILE)
     if written:
         print(f"{len(written)} params files written to {options.params_dir}", file=sys.stderr)
     workers: list[RenderWorkers] = []
@@ -147,6 +152,7 @@ def build(options: BuildOptions) -> int:
             pdf=options.pdf,
             jobs=options.jobs,
             workers=workers[0] if workers else None,
+            params_dir=options.params_dir,
         )
     except TicomexError:
         if results:  # e.g. every department failed: nothing to render

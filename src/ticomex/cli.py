@@ -49,17 +49,17 @@ def cmd_data_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from ticomex.params import write_params
+    from ticomex.params import default_territories_table, write_params
+    from ticomex.territories import write_territories
 
     project = find_project()
     out = _path(args.out, project.params_dir)
-    written = write_params(
-        _path(args.db, project.db),
-        out,
-        territories=Path(args.territories) if args.territories else None,
-        overwrite=args.force,
-    )
+    table = Path(args.territories) if args.territories else None
+    written = write_params(_path(args.db, project.db), out, territories=table, overwrite=args.force)
     print(f"{len(written)} params files written to {out}")
+    table = table or default_territories_table()
+    if write_territories(table if table.exists() else None, out, overwrite=args.force):
+        print(f"Territoires d'industrie written to {out}")
     return 0
 
 
@@ -161,7 +161,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_data_ingest)
 
-    p = sub.add_parser("params", help="write params/<code>.yaml for every department")
+    p = sub.add_parser("params", help="write params/<code>.yaml for every department and params/territoires.yaml")
     p.add_argument("--db", help="DuckDB file (default: the project's data/ticomex.duckdb)")
     p.add_argument("--out", help="folder (default: the project's params/)")
     p.add_argument(

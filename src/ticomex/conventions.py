@@ -32,3 +32,21 @@ DUCKDB_THREADS_VARIABLE = "TICOMEX_DUCKDB_THREADS"
 def nbformat_text(value) -> str:
     """A text as nbformat stores it (a cell's source, a text output): a list of lines or one string."""
     return "".join(value) if isinstance(value, list) else str(value)
+
+
+# A Territoire d'industrie's page and PDF: named after the territory, so that a department
+# sheet, which knows its territories by name (params/<code>.yaml), links to them directly.
+TERRITORY_PAGE_PREFIX = "territoire-"
+# The territories' facts, in the params folder beside the <code>.yaml files (not a department).
+TERRITORIES_FILE = "territoires.yaml"
+
+
+def territory_slug(name: str) -> str:
+    """`Plastics Vallée – Oyonnax` → `territoire-plastics-vallee-oyonnax`: the territory's
+    page is `<slug>.html`, its PDF `<slug>.pdf`."""
+    import re
+    import unicodedata
+
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    words = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+    return TERRITORY_PAGE_PREFIX + (words or "sans-nom")

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import ticomex
 from ticomex.build import BuildOptions
+from ticomex.conventions import TERRITORIES_FILE
 from ticomex.errors import TicomexError
 from ticomex.layout import OutputLayout
 
@@ -128,7 +129,7 @@ class PreviewServer(ThreadingHTTPServer):
 
 def default_department(params_dir: Path) -> str:
     """05 when it has a params file, else the first department of the params folder."""
-    codes = sorted(path.stem for path in Path(params_dir).glob("*.yaml"))
+    codes = sorted(path.stem for path in Path(params_dir).glob("*.yaml") if path.name != TERRITORIES_FILE)
     if DEFAULT_DEPARTMENT in codes or not codes:
         return DEFAULT_DEPARTMENT
     return codes[0]

@@ -33,6 +33,14 @@ DEMO_BORDER = "#d08a00"
 DEMO_TEXT = "#8a5a00"  # the demo note heading each PDF page
 RULE_COLOR = "#d9dee5"  # the lines under the site's header and above its footer
 
+# The index's map of departments, coloured by classes of an indicator (light to dark):
+# exports in violet, imports in blue, the balance from red (deficit) to green (surplus).
+MAP_EXPORT_RAMP = ("#efe6f5", "#d3b9e3", "#b48bcf", "#8f5bb3", "#5e2d7e")
+MAP_IMPORT_RAMP = ("#e3edf8", "#b3cdea", "#7fa9d8", "#4a80c0", "#1f4f8a")
+MAP_BALANCE_RAMP = ("#a3201d", "#ef9a96", "#9fd3a8", "#1f6b2c")  # deficits, then surpluses
+MAP_NO_SHEET = "#e4e7eb"  # a territory of the map without a sheet (Saint-Pierre-et-Miquelon)
+MAP_BORDER = "#ffffff"
+
 # Every colour by the name the site's CSS (`--ticomex-<name>`) and the PDF template use:
 # both are generated from this mapping (render/assets.py, render/pdf.py).
 COLOURS = {
@@ -50,6 +58,11 @@ COLOURS = {
     "demo-border": DEMO_BORDER,
     "demo-text": DEMO_TEXT,
     "rule": RULE_COLOR,
+    **{f"carte-exportations-{i}": c for i, c in enumerate(MAP_EXPORT_RAMP)},
+    **{f"carte-importations-{i}": c for i, c in enumerate(MAP_IMPORT_RAMP)},
+    **{f"carte-solde-{i}": c for i, c in enumerate(MAP_BALANCE_RAMP)},
+    "carte-sans-fiche": MAP_NO_SHEET,
+    "carte-bordure": MAP_BORDER,
 }
 
 # Text sizes; the font is the project's (`ticomex.charts.text.chart_font`).

@@ -10,6 +10,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from ticomex.conventions import territory_slug
+
 EXPORT, IMPORT = "E", "I"
 
 # Wording that changes with the flow.
@@ -131,8 +133,51 @@ def territories_markdown(territories: list[str], main: bool) -> str:
         return f"### {TERRITORIES_TITLE}\n\n{NO_TERRITORY}"
     title = MAIN_TERRITORIES_TITLE if main else TERRITORIES_TITLE
     title = title.replace("*", "\\*")
-    items = "\n".join(f"- {name}" for name in territories)
+    # Each name links to the territory's page, beside the sheet's page on the site.
+    items = "\n".join(f"- [{name}]({territory_slug(name)}.html)" for name in territories)
     text = f"### {title}\n\n{items}"
     if main:
         text += f"\n\n{MAIN_TERRITORIES_FOOTNOTE}"
     return text
+
+
+# A Territoire d'industrie's page and PDF (ticomex.render.territory).
+TERRITORY_HEADING = "Territoire d'industrie : {name}"
+TERRITORY_INTRO = (
+    "Ce Territoire d'industrie s'étend sur {count}. Le tableau et le graphique présentent "
+    "le commerce extérieur de chacun d'eux en {year}."
+)
+TERRITORY_CAVEAT = (
+    "**Avertissement méthodologique** : les chiffres sont départementaux. Les Douanes ne "
+    "publient pas le commerce extérieur à l'échelle d'un Territoire d'industrie : ceux de "
+    "ses départements le dépassent, ils ne s'additionnent pas pour le décrire."
+)
+TERRITORY_TABLE_CAPTION = "Les départements du territoire ({year}, millions d'euros)"
+TERRITORY_COLUMNS = {
+    "department": "Département",
+    "area_share": "Part de la surface du territoire",
+    "exports": "Exportations (M€)",
+    "imports": "Importations (M€)",
+    "balance": "Solde (M€)",
+    "region_share": "Part des exportations régionales",
+    "first_partner": "Premier pays partenaire",
+    "first_product": "Premier produit exporté",
+}
+TERRITORY_CHART_TITLE = "Importations et exportations des départements du territoire ({year})"
+TERRITORY_CHART_ALT = (
+    "Graphique : importations (à gauche) et exportations (à droite) de chaque département "
+    "du territoire, en millions d'euros, et leur solde ; les mêmes valeurs figurent dans le "
+    "tableau ci-dessus."
+)
+NOT_PUBLISHED = "non publié"
+TERRITORIES_INDEX_TITLE = "Territoires d'industrie"
+
+
+def department_word(count: int) -> str:
+    """`1 département`, `2 départements`."""
+    return f"{in_words(count)} département" + ("s" if count > 1 else "")
+
+
+def percent(value: str) -> str:
+    """A share as the sheets print it: `1.9%`."""
+    return f"{value}%"

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from ticomex.batch.cache import KeyMaker, is_fresh
 from ticomex.batch.summary import CACHED, Result
-from ticomex.conventions import DATA_DIR_PARAMETER, DB_PARAMETER, DEPARTMENT_PARAMETER, PARAMS_DIR_PARAMETER, YEAR_PARAMETER
+from ticomex.conventions import (
+    DATA_DIR_PARAMETER, DB_PARAMETER, DEPARTMENT_PARAMETER, PARAMS_DIR_PARAMETER, TERRITORIES_FILE, YEAR_PARAMETER,
+)  # fmt: skip
 from ticomex.errors import TicomexError
 from ticomex.layout import OutputLayout
 
@@ -26,7 +28,7 @@ def departments(params_dir: Path, only: list[str] | None = None) -> list[str]:
     """Codes of the departments to execute: one per `<code>.yaml`, restricted to `only`."""
     if not params_dir.is_dir():
         raise TicomexError(f"{params_dir}: params folder not found (write it with `ticomex params`)")
-    codes = sorted(path.stem for path in params_dir.glob("*.yaml"))
+    codes = sorted(path.stem for path in params_dir.glob("*.yaml") if path.name != TERRITORIES_FILE)
     if not codes:
         raise TicomexError(f"{params_dir}: no <code>.yaml params file (write them with `ticomex params`)")
     if only is None:

@@ -27,6 +27,8 @@ PACKAGE_ASSETS = Path(__file__).parent / "assets"
 ASSETS_DIR = "assets"  # under site/
 VEGA_BUNDLE = "vega.js"  # Vega + Vega-Lite + vega-embed, from vl-convert
 SCRIPT = "ticomex.js"  # draws the charts, filters the index
+TERRITORIES_CSS = "territoires.css"  # after the stylesheets of _quarto.yml
+MAP_SCRIPT = "carte.js"  # the index's map indicator and ranking sort (render/finder.py)
 CSS_PROPERTY_PREFIX = "--ticomex-"
 
 
@@ -105,6 +107,9 @@ def write_assets(site: Path, config: SiteConfig, bundle: Path, departments: list
     assets.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(bundle, assets / VEGA_BUNDLE)
     shutil.copyfile(PACKAGE_ASSETS / SCRIPT, assets / SCRIPT)
+    shutil.copyfile(PACKAGE_ASSETS / MAP_SCRIPT, assets / MAP_SCRIPT)  # the index's map and ranking
     write_css(config, assets)
+    # The pages the renderer adds to the sheets (breadcrumbs, territories, the index's map).
+    (assets / TERRITORIES_CSS).write_text(site_css(PACKAGE_ASSETS / TERRITORIES_CSS, config), encoding="utf-8")
     for department in departments:
         shutil.copytree(department.data_dir, site / DATA_DIR / department.code)

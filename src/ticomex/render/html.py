@@ -17,7 +17,7 @@ from pathlib import Path
 from ticomex.errors import TicomexError
 from ticomex.texts import STALE_NOTICE
 from ticomex.layout import DATA_DIR
-from ticomex.render.assets import ASSETS_DIR, SCRIPT, VEGA_BUNDLE
+from ticomex.render.assets import ASSETS_DIR, SCRIPT, TERRITORIES_CSS, VEGA_BUNDLE
 from ticomex.render.config import SiteConfig
 from ticomex.render.notebook import Block, Chart, Department
 
@@ -154,7 +154,7 @@ def _common(config: SiteConfig, demo_note: str, to_html) -> dict:
         "navbar": config.navbar,
         "footer_html": to_html(config.page_footer) if config.page_footer else "",
         "demo_html": to_html(demo_note),
-        "css": [f"{ASSETS_DIR}/{path.name}" for path in config.css],
+        "css": [*(f"{ASSETS_DIR}/{path.name}" for path in config.css), f"{ASSETS_DIR}/{TERRITORIES_CSS}"],
         "script": f"{ASSETS_DIR}/{SCRIPT}",
     }
 
@@ -194,6 +194,7 @@ def department_page(
         .render(
             **_common(config, demo_note, to_html),
             department=department,
+            breadcrumbs=department_breadcrumbs(department),
             stale_html=to_html(STALE_NOTICE),
             title=sheet_title(department, config),
             items=items,
@@ -205,18 +206,31 @@ def department_page(
     return page
 
 
+def department_breadcrumbs(department: Department) -> list[tuple[str, str | None]]:
+    """France › region (its section of the index) › department."""
+    return [
+        ("France", "index.html"),
+        (department.region_name, f"index.html#region-{department.region_code}"),
+        (f"{department.name} ({department.code})", None),
+    ]
+
+
 def _fold(text: str) -> str:
     """Lower case without accents: what the filter box and the sort compare."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
-def index_page(departments: list[Department], config: SiteConfig, demo_note: str, pdf: bool) -> str:
-    """`site/index.html`: the departments grouped by customs region, with a filter box."""
+def index_page(
+    departments: list[Department], config: SiteConfig, demo_note: str, pdf: bool, finder: dict | None = None
+) -> str:
+    """`site/index.html`: the departments grouped by customs region, with a filter box;
+    `finder`: the map, territories and ranking (`render.finder.index_context`)."""
     regions: dict[str, dict] = {}
     for department in sorted(departments, key=lambda d: d.code):
         region = regions.setdefault(
-            department.region_code, {"name": department.region_name, "departments": []}
+            department.region_code,
+            {"code": department.region_code, "name": department.region_name, "departments": []},
         )
         region["departments"].append(
             {
@@ -237,6 +251,7 @@ def index_page(departments: list[Department], config: SiteConfig, demo_note: str
             years=sorted({d.year for d in departments}),
             demo=any(d.demo for d in departments),
             count=len(departments),
+            finder=finder,
         )
     )
     check_offline(page, "site/index.html")

@@ -135,12 +135,14 @@ def sheet_typst(
     demo_note: str,
     images: ChartImages,
     session: RenderSession,
+    title: str | None = None,
 ) -> str:
     """The sheet in typst: the template filled by pandoc, each Markdown block converted on
     its own (as the page renders it) and once per render process — the sheets share most of
-    their text, and pandoc's time grows with the text and with each run."""
+    their text, and pandoc's time grows with the text and with each run. `title`: the
+    department sheet's unless given (a territory's page)."""
     source = department.notebook
-    title = sheet_title(department, config)
+    title = title or sheet_title(department, config)
     texts = [block.text for block in blocks if not isinstance(block, Chart)]
     plain_title = not _NOT_A_PARAGRAPH.search(title)
     convert_blocks([*texts, *([title] if plain_title else [])], source, session)

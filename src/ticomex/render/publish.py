@@ -23,7 +23,9 @@ from ticomex.render.config import load_config
 from ticomex.render.html import index_page
 from ticomex.render.notebook import read_department
 from ticomex.render.pool import RenderWorkers
+from ticomex.project import PARAMS_DIR
 from ticomex.render.quarto import quarto_path, render_with_quarto
+from ticomex.render.territory import publish_territories
 from ticomex.texts import DEMO_NOTICE
 
 ENGINES = ("quarto", "builtin")
@@ -36,6 +38,8 @@ class RenderReport:
     pdf: Path | None
     departments: list[str]
     rendered: list[str] = field(default_factory=list)  # the others came from the cache
+    territories: list[str] = field(default_factory=list)  # page names (`territory_slug`)
+    territories_rendered: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def text(self) -> str:
@@ -47,6 +51,12 @@ class RenderReport:
             ),
             f"site: {self.site / 'index.html'}",
         ]
+        if self.territories:
+            lines.insert(
+                1,
+                f"Territoires d'industrie: {len(self.territories)} pages published "
+                f"({len(self.territories_rendered)} rendered, {len(self.territories) - len(self.territories_rendered)} unchanged)",
+            )
         if self.pdf:
             lines.append(f"PDF:  {self.pdf}/")
         return "\n".join(lines)
@@ -60,12 +70,14 @@ def render(
     *,
     engine: str | None = None,
     workers: RenderWorkers | None = None,
+    params_dir: Path | None = None,
 ) -> RenderReport:
     """Publish the executed notebooks of the output folder `out` as its `site/` and `pdf/`.
 
     `project`: the folder of `_quarto.yml`; `engine`: None picks quarto when it is on PATH
     and the built-in renderer otherwise; `workers`: render processes started ahead
-    (`RenderWorkers`), used instead of new ones.
+    (`RenderWorkers`), used instead of new ones; `params_dir`: where
+    `territoires.yaml` is (default: the project's params/), one page per territory.
     """
     start = time.perf_counter()
     layout, project = OutputLayout(out), Path(project)
@@ -104,9 +116,13 @@ def render(
         else:
             rendered = render_builtin(departments, config, layout.render_cache, staging, pdf, jobs, workers)
         site = staging / SITE_DIR
+        territories = publish_territories(
+            departments, config, layout, staging, pdf, jobs, workers,
+            [*([Path(params_dir)] if params_dir else []), project / PARAMS_DIR],
+        )  # fmt: skip
         write_assets(site, config, bundle.result(), departments)
         (site / "index.html").write_text(
-            index_page(departments, config, DEMO_NOTICE, pdf), encoding="utf-8"
+            index_page(departments, config, DEMO_NOTICE, pdf, finder=territories.finder), encoding="utf-8"
         )
         publish(staging, layout.root, [SITE_DIR, PDF_DIR] if pdf else [SITE_DIR])
     finally:
@@ -119,6 +135,8 @@ def render(
         pdf=layout.pdf if pdf else None,
         departments=[d.code for d in departments],
         rendered=rendered,
+        territories=territories.published,
+        territories_rendered=territories.rendered,
         seconds=time.perf_counter() - start,
     )
 
