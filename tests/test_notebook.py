@@ -164,7 +164,7 @@ def test_department_without_imports_and_few_partners(tmp_path):
     from ticomex.data.ingest import ingest
 
     db = tmp_path / "hand.duckdb"
-    ingest(write_release(tmp_path / "raw", hand_rows()), db)
+    ingest(write_release(tmp_path / "raw", hand_rows()), db, allow_one_flow=True)
     params = tmp_path / "params"
     write_params(db, params)
     nb = run(tmp_path, db, params, "04", top_n=3)
