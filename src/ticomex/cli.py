@@ -25,10 +25,13 @@ def _path(value: str | None, default: Path) -> Path:
 
 
 def cmd_data_demo(args: argparse.Namespace) -> int:
-    from ticomex.data.demo import write_demo_release
+    from ticomex.data.demo import YEARS, parse_years, write_demo_release
 
-    folder = write_demo_release(_path(args.out, find_project().demo_release), rows=args.rows)
-    print(f"Demo release (synthetic data) written to {folder}")
+    years = parse_years(args.years) if args.years else YEARS
+    folder = write_demo_release(
+        _path(args.out, find_project().demo_release), rows=args.rows, layout=args.layout, years=years
+    )
+    print(f"Demo release (synthetic data, {args.layout} layout, {years[0]}–{years[-1]}) written to {folder}")
     return 0
 
 
@@ -163,7 +166,14 @@ def parser() -> argparse.ArgumentParser:
     )
     p = data.add_parser("demo", help="write a synthetic demo release in the official layout")
     p.add_argument("--out", help="folder (default: the project's data/raw/demo)")
-    p.add_argument("--rows", type=int, help="data rows per flow file (default: a small release)")
+    p.add_argument("--rows", type=int, help="data rows per flow, all years (default: 40 000 a year)")
+    p.add_argument(
+        "--layout",
+        choices=("national", "annual"),
+        default="national",
+        help="national: REGIONAL_CPF4PAYS{E,I}.txt; annual: two ZIPs a year, one per flow, as published",
+    )
+    p.add_argument("--years", help="years, e.g. 2019-2024 (default: 2019-2024; 2024 is calibrated)")
     p.set_defaults(func=cmd_data_demo)
 
     p = data.add_parser("fetch", help="download the official release")
