@@ -38,7 +38,16 @@ def cmd_data_demo(args: argparse.Namespace) -> int:
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     from ticomex.data.fetch import fetch_release
 
-    folder = fetch_release(year=args.year, out=_path(args.out, find_project().official_release))
+    project = find_project()
+    default = project.official_release
+    if args.year is not None:
+        default = default.with_name(f"{default.name}-{args.year}")
+    folder = fetch_release(
+        year=args.year,
+        out=_path(args.out, default),
+        urls=args.url,
+        sources=Path(args.sources) if args.sources else None,
+    )
     print(f"Official release written to {folder}")
     return 0
 
@@ -178,7 +187,9 @@ def parser() -> argparse.ArgumentParser:
 
     p = data.add_parser("fetch", help="download the official release")
     p.add_argument("--year", type=int, help="annual release of that year (default: the latest)")
-    p.add_argument("--out", help="folder (default: the project's data/raw/officiel)")
+    p.add_argument("--out", help="folder (default: the project's data/raw/officiel, or officiel-YEAR)")
+    p.add_argument("--url", action="append", help="a release ZIP given by hand (repeat it: one per flow)")
+    p.add_argument("--sources", help="the addresses file (default: the project's sources.yaml)")
     p.set_defaults(func=cmd_data_fetch)
 
     p = data.add_parser("ingest", help="load a release (or several) into DuckDB")
