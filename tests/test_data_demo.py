@@ -13,7 +13,7 @@ import pytest
 
 from ticomex import reference
 from ticomex.cli import main
-from ticomex.data.demo import DEFAULT_ROWS, write_demo_release
+from ticomex.data.demo import DEFAULT_ROWS, YEARS, write_demo_release
 from ticomex.errors import TicomexError
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -124,7 +124,7 @@ def test_data_rows_follow_the_official_layout(demo, demo_rows):
         assert len(rows) == DEFAULT_ROWS
         keys = set()
         for row in rows:
-            assert len(row) == 10 and row[0] == flow and row[1] in "1234" and row[2] in ("2023", "2024")
+            assert len(row) == 10 and row[0] == flow and row[1] in "1234" and int(row[2]) in YEARS
             assert departments[row[3]] == row[4]  # the department's customs region
             assert row[5] in a129 and row[7] in countries
             assert (
@@ -134,7 +134,7 @@ def test_data_rows_follow_the_official_layout(demo, demo_rows):
             keys.add((row[1], row[2], row[3], row[6], row[7]))
         assert len(keys) == len(rows)  # the key is unique
         assert {row[3] for row in rows} == set(departments)  # all 101 departments, Monaco included
-        assert {(row[2], row[1]) for row in rows} == {(y, q) for y in ("2023", "2024") for q in "1234"}
+        assert {(row[2], row[1]) for row in rows} == {(str(y), q) for y in YEARS for q in "1234"}
         assert {"FR", "QU"} <= {row[7] for row in rows}
 
 
@@ -252,3 +252,25 @@ def test_demo_ingests_and_says_it_is_demo(demo, tmp_path, totals_2024):
             ).fetchall()
         )
     assert by_department == {(c, f): v for (level, c, f), v in totals_2024.items() if level == "departement"}
+
+
+def test_years_show_growth_a_shock_and_a_rising_product(demo_rows):
+    """National totals by year recomputed from the files: 2020 falls below 2019 and 2021 in both
+    flows; pharmaceuticals (C21Z) weigh more in exports each year; rows per year stay moderate."""
+    totals: dict[tuple[str, int], int] = defaultdict(int)
+    pharma: dict[int, int] = defaultdict(int)
+    rows_per_year: dict[int, int] = defaultdict(int)
+    for flow, rows in demo_rows.items():
+        for row in rows:
+            year = int(row[2])
+            totals[(flow, year)] += int(row[8])
+            rows_per_year[year] += 1
+            if flow == "E" and row[5] == "C21Z":
+                pharma[year] += int(row[8])
+    assert sorted(rows_per_year) == list(YEARS) == list(range(2019, 2025))
+    for flow in ("E", "I"):
+        assert totals[(flow, 2020)] < 0.9 * min(totals[(flow, 2019)], totals[(flow, 2021)])
+        assert totals[(flow, 2024)] > totals[(flow, 2019)]
+    shares = [pharma[y] / totals[("E", y)] for y in YEARS]
+    assert shares[-1] > 1.4 * shares[0]
+    assert max(rows_per_year.values()) < 0.35 * 2 * DEFAULT_ROWS

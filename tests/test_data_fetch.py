@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ticomex.cli import main
-from ticomex.data.fetch import fetch_release, release_url, unpack_release
+from ticomex.data.fetch import fetch_release, release_urls, unpack_release
 from ticomex.data.release import locate_release
 from ticomex.errors import TicomexError
 
@@ -36,7 +36,7 @@ def test_unpack_a_complete_release_even_nested(release_files, tmp_path):
     archive = make_zip(release_files, tmp_path / "r.zip", prefix="Regional/")
     out = unpack_release(archive, tmp_path / "officiel")
     release = locate_release(out)
-    assert release.a129 == out / "Regional" / "Libelle_A129.txt"
+    assert release.a129 == out / "r" / "Regional" / "Libelle_A129.txt"  # each ZIP in a folder of its name
     assert [f.flow for f in release.data_files] == ["E", "I"]
 
 
@@ -71,38 +71,73 @@ def test_not_a_zip(tmp_path):
 
 def test_fetch_from_a_local_file_url(release_files, tmp_path):
     archive = make_zip(release_files, tmp_path / "r.zip")
-    out = fetch_release(None, tmp_path / "officiel", url=archive.as_uri())
+    out = fetch_release(None, tmp_path / "officiel", urls=[archive.as_uri()])
     assert locate_release(out).countries.name == "Libelle_PAYS.txt"
 
 
-def test_unreachable_address_is_a_clear_error(tmp_path, monkeypatch, capsys):
+def test_unreachable_address_is_a_clear_error(tmp_path, capsys):
     # A file:// address that does not exist fails like an offline machine, without the network.
     missing = (tmp_path / "missing" / "r.zip").as_uri()
     with pytest.raises(TicomexError) as caught:
-        fetch_release(None, tmp_path / "officiel", url=missing)
+        fetch_release(None, tmp_path / "officiel", urls=[missing])
     message = str(caught.value)
     assert message.startswith(f"cannot download {missing} (")
     assert "Offline?" in message and "ticomex data demo" in message and "ticomex data ingest --raw" in message
-    assert "TICOMEX_RELEASE_URL" in message
-    monkeypatch.setenv("TICOMEX_RELEASE_URL", missing)
-    assert main(["data", "fetch", "--out", str(tmp_path / "officiel")]) == 1
+    assert "sources.yaml" in message
+    assert main(["data", "fetch", "--out", str(tmp_path / "officiel"), "--url", missing]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"ticomex: cannot download {missing}") and "Traceback" not in err
     assert not (tmp_path / "officiel").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no download folder left over
 
 
-KIOSQUE = "https://lekiosque.finances.gouv.fr/fichiers/Series/Regional"
+def test_the_project_sources_file_names_both_flows_of_a_year():
+    from conftest import PROJECT
+
+    latest = release_urls(None, PROJECT / "sources.yaml")
+    annual = release_urls(2021, PROJECT / "sources.yaml")
+    assert len(latest) == 1 and latest[0].endswith(".zip")
+    assert len(annual) == 2 and all("2021" in u for u in annual)
+    assert any("export" in u for u in annual) and any("import" in u for u in annual)
 
 
-def test_default_addresses_and_their_override(monkeypatch):
-    monkeypatch.delenv("TICOMEX_RELEASE_URL", raising=False)
-    assert release_url(None) == f"{KIOSQUE}/REGIONAL_CPF4PAYS.zip"
-    assert release_url(2021) == f"{KIOSQUE}/Regional-2021.zip"
-    # The argument wins over the environment variable, which wins over the defaults.
-    monkeypatch.setenv("TICOMEX_RELEASE_URL", "https://mirror.example/regional-{year}.zip")
-    assert release_url(2019) == "https://mirror.example/regional-2019.zip"
-    assert release_url(2019, "file:///tmp/r-{year}.zip") == "file:///tmp/r-2019.zip"
-    assert release_url(None, "file:///tmp/r.zip") == "file:///tmp/r.zip"
-    with pytest.raises(TicomexError, match="no \\{year\\} placeholder, so --year 2019 cannot be used"):
-        release_url(2019, "https://mirror.example/latest.zip")
+@pytest.fixture(scope="module")
+def annual_zips(tmp_path_factory) -> Path:
+    from ticomex.data.demo import write_demo_release
+
+    return write_demo_release(tmp_path_factory.mktemp("annual") / "demo", rows=1000, layout="annual", years=(2024,))
+
+
+@pytest.fixture
+def served(annual_zips):
+    """The annual ZIPs served over HTTP on 127.0.0.1 (loopback only)."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(annual_zips))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_a_year_downloads_both_flows_from_the_sources_file(served, tmp_path, capsys):
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        f"latest: [{served}/none.zip]\nannual:\n"
+        f"  - {served}/202502_regional_{{year}}_export.zip\n  - {served}/202502_regional_{{year}}_import.zip\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "officiel-2024"
+    assert main(["data", "fetch", "--year", "2024", "--sources", str(sources), "--out", str(out)]) == 0
+    release = locate_release(out)
+    assert sorted(f.flow for f in release.data_files) == ["E", "I"]
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    # Only the export ZIP: refused, the previous release stays.
+    assert main(["data", "fetch", "--out", str(out), "--url", f"{served}/202502_regional_2024_export.zip"]) == 1
+    assert "Region_2024_Import.txt (the imports of 2024) missing" in capsys.readouterr().err
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before

@@ -313,6 +313,7 @@ def test_duplicate_across_annual_files(tmp_path):
     (raw / "Region_2018_Export.txt").write_text(GOOD + "\r\n")
     (raw / "Region_2019_Export.txt").write_text(EXPORT_ROWS[1] + "\r\n" + GOOD + "\r\n")
     (raw / "Region_2018_Import.txt").write_text(IMPORT_ROWS[0] + "\r\n")
+    (raw / "Region_2019_Import.txt").write_text(IMPORT_ROWS[0].replace("2018", "2019") + "\r\n")
     with pytest.raises(
         IngestError, match=r"Region_2019_Export.txt, line 2: same key .* as Region_2018_Export.txt line 1"
     ):
@@ -414,12 +415,20 @@ def test_label_file_neither_utf8_nor_cp1252_is_named(tmp_path):
 def test_a_release_folder_holds_one_release(tmp_path):
     raw = write_release(tmp_path / "raw")
     (raw / "old").mkdir()
+    # An identical copy of a label file is what an annual release holds: accepted.
     shutil.copy(raw / "Libelle_PAYS.txt", raw / "old" / "Libelle_PAYS.txt")
-    with pytest.raises(
-        TicomexError, match=r"Libelle_PAYS.txt found more than once \(Libelle_PAYS.txt, old/Libelle_PAYS.txt\)"
-    ):
-        ingest(raw, tmp_path / "t.duckdb")
+    ingest(raw, tmp_path / "t.duckdb")
+    (raw / "old" / "Libelle_PAYS.txt").write_bytes(COUNTRIES.replace("Brésil", "Bresil").encode())
+    with pytest.raises(TicomexError, match=r"Libelle_PAYS.txt and old/Libelle_PAYS.txt differ"):
+        ingest(raw, tmp_path / "t2.duckdb")
     (raw / "old" / "Libelle_PAYS.txt").unlink()
+    shutil.copy(raw / "REGIONAL_CPF4PAYSE.txt", raw / "old" / "REGIONAL_CPF4PAYSE.txt")
+    with pytest.raises(
+        TicomexError,
+        match=r"REGIONAL_CPF4PAYSE.txt found more than once \(REGIONAL_CPF4PAYSE.txt and old/REGIONAL_CPF4PAYSE.txt\)",
+    ):
+        ingest(raw, tmp_path / "t2.duckdb")
+    (raw / "old" / "REGIONAL_CPF4PAYSE.txt").unlink()
     (raw / "Region_2018_Export.txt").write_text(GOOD + "\r\n")
     with pytest.raises(
         TicomexError, match="holds both REGIONAL_CPF4PAYSE.txt/REGIONAL_CPF4PAYSI.txt and annual"
@@ -428,7 +437,7 @@ def test_a_release_folder_holds_one_release(tmp_path):
     (raw / "REGIONAL_CPF4PAYSE.txt").unlink()
     (raw / "REGIONAL_CPF4PAYSI.txt").unlink()
     (raw / "Region_2018_Export.txt").unlink()
-    with pytest.raises(TicomexError, match="REGIONAL_CPF4PAYSE.txt is missing"):
+    with pytest.raises(TicomexError, match="no data file \\(expected REGIONAL_CPF4PAYSE.txt and REGIONAL_CPF4PAYSI.txt"):
         ingest(raw, tmp_path / "t.duckdb")
 
 
@@ -494,7 +503,11 @@ def test_skip_bad_lines_loads_good_ones_and_writes_rejects(tmp_path, capsys):
 def test_nothing_to_load_keeps_the_previous_database(tmp_path):
     db = tmp_path / "t.duckdb"
     db.write_bytes(b"the previous database")
-    raw = write_release(tmp_path / "raw", export_rows=["E;3;2018;01;18;A01Z;0111;BE;1.5;1"], import_rows=[])
+    raw = write_release(
+        tmp_path / "raw",
+        export_rows=["E;3;2018;01;18;A01Z;0111;BE;1.5;1"],
+        import_rows=["I;3;2018;01;18;A01Z;0111;BE;1.5;1"],
+    )
     with pytest.raises(IngestError, match="no data row to load"):
         ingest(raw, db, skip_bad_lines=True)
     assert db.read_bytes() == b"the previous database"

@@ -114,7 +114,7 @@ def test_a_department_without_release_rows_is_refused(demo_db, tmp_path):
 
 
 def test_absent_year_is_refused(demo_db, params_dir):
-    with pytest.raises(TicomexError, match="year 1999 is not in the data .full years: 2023, 2024."):
+    with pytest.raises(TicomexError, match="year 1999 is not in the data .full years: 2019, 2020, 2021, 2022, 2023, 2024."):
         open_sheet("05", "1999", demo_db, params_dir)
     with pytest.raises(TicomexError, match="'last year': not a year"):
         open_sheet("05", "last year", demo_db, params_dir)
@@ -165,7 +165,7 @@ def test_department_without_imports_and_few_partners(tmp_path):
     from ticomex.data.ingest import ingest
 
     db = tmp_path / "hand.duckdb"
-    ingest(write_release(tmp_path / "raw", hand_rows()), db)
+    ingest(write_release(tmp_path / "raw", hand_rows()), db, allow_one_flow=True)
     params = tmp_path / "params"
     write_params(db, params)
     nb = run(tmp_path, db, params, "04", top_n=3)
@@ -269,3 +269,44 @@ def test_papermill_cli_refuses_an_unknown_parameter(demo_db, tmp_path):
     message = "unknown parameter `departement`; the template's parameters are department, year, db, params_dir, data_dir, top_n"
     assert message in run.stderr, run.stderr[-2000:]
     assert not (tmp_path / "data" / "indicateurs.json").exists()  # no sheet of 05 built
+
+
+def test_overseas_sheets_carry_the_customs_note(demo_db, params_dir):
+    from ticomex import texts
+
+    overseas = open_sheet("9A", None, demo_db, params_dir)
+    mainland = open_sheet("05", None, demo_db, params_dir)
+    try:
+        assert overseas.notes == "\n\n" + texts.OVERSEAS_NOTE
+        assert "France métropolitaine" in overseas.notes and "entre départements d'outre-mer" in overseas.notes
+        assert mainland.notes == ""
+    finally:
+        overseas.con.close()
+        mainland.con.close()
+    template = json.loads(TEMPLATE.read_text(encoding="utf-8"))
+    assert any("{sheet.notes}" in "".join(c["source"]) for c in template["cells"])
+
+
+def test_a_partial_year_is_refused_unless_asked_then_said(tmp_path):
+    from test_indicators import hand_rows, write_release
+
+    from ticomex.data.ingest import ingest
+
+    db = tmp_path / "hand.duckdb"
+    ingest(write_release(tmp_path / "raw", hand_rows()), db, allow_one_flow=True)
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "05.yaml").write_text(
+        "code: '05'\nname: Hautes-Alpes\nregion: '21'\nregion_name: PACA\nterritories: []\n", encoding="utf-8"
+    )
+    with pytest.raises(TicomexError, match=r"year 2025 has only quarter\(s\) 1 in the data.*--partial-year"):
+        open_sheet("05", "2025", db, params)
+    sheet = open_sheet("05", "2025", db, params, partial_year="true")
+    try:
+        assert sheet.quarters == [1]
+        assert "les données de 2025 ne couvrent que le premier trimestre" in sheet.notes
+        # 2025 has no imports in this release (accepted at ingest): the sheet says so too.
+        assert "ne contient pas les importations de 2025" in sheet.notes
+        assert open_sheet("05", None, db, params).year == 2024  # the default stays the latest full year
+    finally:
+        sheet.con.close()

@@ -27,13 +27,15 @@ class BuildOptions:
     project's folders; any field can be given instead."""
 
     project: Project
-    raw: Path | None = None  # the release folder; None: the demo release, generated if absent
+    raw: tuple[Path, ...] | None = None  # the release folders; None: the demo release, generated if absent
     db: Path | None = None
     params_dir: Path | None = None
     template: Path | None = None
     out: Path | None = None
     only: tuple[str, ...] | None = None  # department codes; None: all of params_dir
     year: str | None = None  # None: the latest full year
+    partial_year: bool = False  # accept a year with fewer than four quarters
+    allow_one_flow: bool = False  # ingest a release with one flow only
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     fresh_kernels: bool = False
     pdf: bool = True
@@ -49,7 +51,8 @@ class BuildOptions:
             value = getattr(self, name)
             object.__setattr__(self, name, Path(value) if value is not None else default)
         if self.raw is not None:
-            object.__setattr__(self, "raw", Path(self.raw))
+            raw = (self.raw,) if isinstance(self.raw, (str, os.PathLike)) else self.raw
+            object.__setattr__(self, "raw", tuple(Path(r) for r in raw))
         if self.only is not None:
             object.__setattr__(self, "only", tuple(self.only))
 
@@ -86,13 +89,13 @@ def ensure_demo_release(folder: Path) -> Path:
     return folder
 
 
-def ensure_database(raw: Path, db: Path) -> None:
-    """Ingest the release unless the database was loaded from these very files."""
+def ensure_database(raw: Path | tuple[Path, ...], db: Path, allow_one_flow: bool = False) -> None:
+    """Ingest the release(s) unless the database was loaded from these very files."""
     from ticomex.data.ingest import ingest, recorded_fingerprint, release_fingerprint
 
-    if recorded_fingerprint(db) == release_fingerprint(raw):
+    if recorded_fingerprint(db) == release_fingerprint(raw, allow_one_flow):
         return
-    report = ingest(raw, db)
+    report = ingest(raw, db, allow_one_flow=allow_one_flow)
     print(report.text(), file=sys.stderr)
 
 
@@ -107,6 +110,7 @@ def execute_notebooks(options: BuildOptions, before_executing=None) -> list:
         out=options.out,
         only=list(options.only) if options.only is not None else None,
         year=options.year,
+        partial_year=options.partial_year,
         jobs=options.jobs,
         fresh_kernels=options.fresh_kernels,
         before_executing=before_executing,
@@ -129,7 +133,7 @@ def build(options: BuildOptions) -> int:
     started = time.perf_counter()
 
     raw = options.raw if options.raw is not None else ensure_demo_release(options.project.demo_release)
-    ensure_database(raw, options.db)
+    ensure_database(raw, options.db, options.allow_one_flow)
     written = write_params(options.db, options.params_dir)
     table = default_territories_table()
     if write_territories(table if table.exists() else None, options.params_dir):

@@ -25,17 +25,29 @@ def _path(value: str | None, default: Path) -> Path:
 
 
 def cmd_data_demo(args: argparse.Namespace) -> int:
-    from ticomex.data.demo import write_demo_release
+    from ticomex.data.demo import YEARS, parse_years, write_demo_release
 
-    folder = write_demo_release(_path(args.out, find_project().demo_release), rows=args.rows)
-    print(f"Demo release (synthetic data) written to {folder}")
+    years = parse_years(args.years) if args.years else YEARS
+    folder = write_demo_release(
+        _path(args.out, find_project().demo_release), rows=args.rows, layout=args.layout, years=years
+    )
+    print(f"Demo release (synthetic data, {args.layout} layout, {years[0]}–{years[-1]}) written to {folder}")
     return 0
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     from ticomex.data.fetch import fetch_release
 
-    folder = fetch_release(year=args.year, out=_path(args.out, find_project().official_release))
+    project = find_project()
+    default = project.official_release
+    if args.year is not None:
+        default = default.with_name(f"{default.name}-{args.year}")
+    folder = fetch_release(
+        year=args.year,
+        out=_path(args.out, default),
+        urls=args.url,
+        sources=Path(args.sources) if args.sources else None,
+    )
     print(f"Official release written to {folder}")
     return 0
 
@@ -43,7 +55,12 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 def cmd_data_ingest(args: argparse.Namespace) -> int:
     from ticomex.data.ingest import ingest
 
-    report = ingest(Path(args.raw), _path(args.db, find_project().db), skip_bad_lines=args.skip_bad_lines)
+    report = ingest(
+        [Path(raw) for raw in args.raw],
+        _path(args.db, find_project().db),
+        skip_bad_lines=args.skip_bad_lines,
+        allow_one_flow=args.allow_one_flow,
+    )
     print(report.text())
     return 0
 
@@ -63,6 +80,14 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_allow_one_flow(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow-one-flow",
+        action="store_true",
+        help="accept a release (or a year) with exports or imports only; the sheets say which flow is absent",
+    )
+
+
 def _add_execute_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", nargs="+", metavar="CODE", help="departments to build (default: all)")
     _add_notebook_options(p)
@@ -74,6 +99,11 @@ def _add_notebook_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", help="params folder (default: the project's params/)")
     p.add_argument("--notebook", help="template (default: the project's notebooks/fiche.ipynb)")
     p.add_argument("--year", help="year of the sheets (default: latest full year)")
+    p.add_argument(
+        "--partial-year",
+        action="store_true",
+        help="accept a --year with fewer than four quarters in the data (the sheets say which quarters)",
+    )
     p.add_argument("--jobs", type=int, default=_jobs_default(), help="parallel notebooks (default: cores)")
     p.add_argument(
         "--fresh-kernels",
@@ -94,6 +124,8 @@ def build_options(args: argparse.Namespace):
         out=args.out,
         only=args.only,
         year=args.year,
+        partial_year=args.partial_year,
+        allow_one_flow=getattr(args, "allow_one_flow", False),
         jobs=args.jobs,
         fresh_kernels=args.fresh_kernels,
         pdf=not getattr(args, "no_pdf", False),
@@ -143,16 +175,32 @@ def parser() -> argparse.ArgumentParser:
     )
     p = data.add_parser("demo", help="write a synthetic demo release in the official layout")
     p.add_argument("--out", help="folder (default: the project's data/raw/demo)")
-    p.add_argument("--rows", type=int, help="data rows per flow file (default: a small release)")
+    p.add_argument("--rows", type=int, help="data rows per flow, all years (default: 40 000 a year)")
+    p.add_argument(
+        "--layout",
+        choices=("national", "annual"),
+        default="national",
+        help="national: REGIONAL_CPF4PAYS{E,I}.txt; annual: two ZIPs a year, one per flow, as published",
+    )
+    p.add_argument("--years", help="years, e.g. 2019-2024 (default: 2019-2024; 2024 is calibrated)")
     p.set_defaults(func=cmd_data_demo)
 
     p = data.add_parser("fetch", help="download the official release")
     p.add_argument("--year", type=int, help="annual release of that year (default: the latest)")
-    p.add_argument("--out", help="folder (default: the project's data/raw/officiel)")
+    p.add_argument("--out", help="folder (default: the project's data/raw/officiel, or officiel-YEAR)")
+    p.add_argument("--url", action="append", help="a release ZIP given by hand (repeat it: one per flow)")
+    p.add_argument("--sources", help="the addresses file (default: the project's sources.yaml)")
     p.set_defaults(func=cmd_data_fetch)
 
-    p = data.add_parser("ingest", help="load a release into DuckDB")
-    p.add_argument("--raw", required=True, help="folder of the release")
+    p = data.add_parser("ingest", help="load a release (or several) into DuckDB")
+    p.add_argument(
+        "--raw",
+        required=True,
+        action="append",
+        help="folder of a release, in any official layout (ZIPs included); repeat it for several "
+        "releases: a year present in two is taken from the newer one",
+    )
+    _add_allow_one_flow(p)
     p.add_argument("--db", help="DuckDB file (default: the project's data/ticomex.duckdb)")
     p.add_argument(
         "--skip-bad-lines",
@@ -183,7 +231,12 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="the whole publication: data, params, notebooks, site, PDFs")
     _add_execute_options(p)
-    p.add_argument("--raw", help="release folder (default: the demo release, generated if absent)")
+    p.add_argument(
+        "--raw",
+        action="append",
+        help="release folder, repeatable as for `data ingest` (default: the demo release, generated if absent)",
+    )
+    _add_allow_one_flow(p)
     p.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
     p.set_defaults(func=cmd_build)
 

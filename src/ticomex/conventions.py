@@ -21,7 +21,12 @@ DB_PARAMETER = "db"
 PARAMS_DIR_PARAMETER = "params_dir"
 DATA_DIR_PARAMETER = "data_dir"
 TOP_N_PARAMETER = "top_n"
-PARAMETERS = (DEPARTMENT_PARAMETER, YEAR_PARAMETER, DB_PARAMETER, PARAMS_DIR_PARAMETER, DATA_DIR_PARAMETER, TOP_N_PARAMETER)
+# Accept a year with fewer than four quarters: passed only when asked, as the string "true".
+PARTIAL_YEAR_PARAMETER = "partial_year"
+PARAMETERS = (
+    DEPARTMENT_PARAMETER, YEAR_PARAMETER, DB_PARAMETER, PARAMS_DIR_PARAMETER, DATA_DIR_PARAMETER, TOP_N_PARAMETER,
+    PARTIAL_YEAR_PARAMETER,
+)
 
 # Environment variable: DuckDB threads per sheet connection. The batch sets it in the
 # environment of the kernels it starts (cores / parallel kernels): kernels side by side,

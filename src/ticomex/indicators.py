@@ -24,6 +24,8 @@ from ticomex.errors import TicomexError
 from ticomex.texts import EXPORT, IMPORT, OTHERS
 
 QUARTERS_IN_YEAR = 4
+# The overseas departments: their figures exclude trade with mainland France and between them.
+OVERSEAS_DEPARTMENTS = frozenset({"9A", "9B", "9C", "9D", "9E"})
 TOP_N = 10  # partners, products and countries drawn (the template's `top_n`)
 RED_LINKS = 5  # the largest product × country flows drawn in red
 
@@ -227,8 +229,34 @@ def full_years(con: Connection) -> list[int]:
     return list(con.shared(_WHOLE_DATABASE, ("full_years",), compute))
 
 
-def check_year(con: Connection, year: int | str | None) -> int:
-    """The year asked for, or the latest full year; a clear error when absent."""
+def quarters(con: Connection, year: int) -> list[int]:
+    """The quarters of `year` present in the data (either flow), in order."""
+    return list(
+        con.shared(
+            _WHOLE_DATABASE,
+            ("quarters", year),
+            lambda: tuple(
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT trimestre FROM commerce WHERE annee = ? ORDER BY 1", [year]
+                ).fetchall()
+            ),
+        )
+    )
+
+
+def missing_flows(con: Connection, year: int) -> list[str]:
+    """The flows the release lacks for `year` (accepted at ingest with --allow-one-flow)."""
+    try:
+        rows = con.execute("SELECT flux FROM flux_absents WHERE annee = ? ORDER BY flux", [year]).fetchall()
+    except duckdb.CatalogException:  # a database written before the table existed
+        return []
+    return [flow for (flow,) in rows]
+
+
+def check_year(con: Connection, year: int | str | None, partial: bool = False) -> int:
+    """The year asked for, or the latest full year; a clear error when absent. A year with fewer
+    than four quarters is refused unless `partial` (the sheet then says which quarters it covers)."""
     years = full_years(con)
     if year in (None, ""):
         if not years:
@@ -239,8 +267,17 @@ def check_year(con: Connection, year: int | str | None) -> int:
     except ValueError:
         raise TicomexError(f"year {year!r}: not a year") from None
     if asked not in years:
+        present = quarters(con, asked)
         listed = ", ".join(map(str, years)) or "none"
-        raise TicomexError(f"year {asked} is not in the data (full years: {listed})")
+        if not present:
+            raise TicomexError(f"year {asked} is not in the data (full years: {listed})")
+        if not partial:
+            raise TicomexError(
+                f"year {asked} has only quarter(s) {', '.join(map(str, present))} in the data: its "
+                "figures would not compare with a full year's. Ask for it explicitly (ticomex build "
+                f"--year {asked} --partial-year; papermill: -p partial_year true) and the sheet says "
+                f"which quarters it covers, or choose a full year ({listed})"
+            )
     return asked
 
 

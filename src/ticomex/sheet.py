@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ticomex import indicators
+from ticomex import indicators, texts
 from ticomex.conventions import CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, INDICATORS_FILE, METADATA_KEY, PARAMETERS
 from ticomex.errors import TicomexError
 from ticomex.project import find_project
@@ -51,10 +51,20 @@ class Sheet:
     con: indicators.Connection = field(repr=False)
     data_dir: Path | None = None
     top_n: int = indicators.TOP_N  # partners, products and countries drawn
+    quarters: list[int] = field(default_factory=lambda: [1, 2, 3, 4])  # of `year` in the data
+    missing_flows: list[str] = field(default_factory=list)  # flows the release lacks for `year`
 
     @property
     def demo(self) -> bool:
         return self.source == DEMO
+
+    @property
+    def notes(self) -> str:
+        """What the reader must know about the data behind this sheet (overseas scope, partial
+        year, absent flow), as Markdown paragraphs each preceded by a blank line; "" if none."""
+        return texts.data_notes(
+            self.year, self.quarters, self.missing_flows, self.code in indicators.OVERSEAS_DEPARTMENTS
+        )
 
 
 def department_code(department: str | int) -> str:
@@ -143,9 +153,13 @@ def open_sheet(
     params_dir: str | Path | None = None,
     data_dir: str | Path | None = None,
     top_n: int | None = None,
+    partial_year: bool | str = False,
 ) -> Sheet:
     """Check every parameter before anything is computed, and that papermill injected no
     unknown one; a clear error otherwise.
+
+    `partial_year` (True, or "true" as the batch passes it) accepts a `year` with fewer than
+    four quarters in the data.
 
     `db` and `params_dir` default to the project's (found from the working folder, then
     from the package), so the template runs from anywhere; `data_dir` None writes nothing;
@@ -164,7 +178,11 @@ def open_sheet(
     facts = read_params(params_dir, code)
     con = indicators.connect(db)
     indicators.department(con, code)
-    checked_year = indicators.check_year(con, year)
+    if isinstance(partial_year, str):
+        if partial_year.strip().lower() not in ("true", "false", ""):
+            raise TicomexError(f"partial_year {partial_year!r}: expected true or false")
+        partial_year = partial_year.strip().lower() == "true"
+    checked_year = indicators.check_year(con, year, partial=bool(partial_year))
     (source,) = con.execute(
         "SELECT coalesce(max(valeur), ?) FROM publication WHERE cle = 'donnees'", [OFFICIAL]
     ).fetchone()
@@ -183,6 +201,8 @@ def open_sheet(
         con=con,
         data_dir=out,
         top_n=top_n,
+        quarters=indicators.quarters(con, checked_year),
+        missing_flows=indicators.missing_flows(con, checked_year),
     )
 
 

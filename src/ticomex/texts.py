@@ -55,6 +55,43 @@ STALE_NOTICE = (
     "version précédente de la fiche."
 )
 
+# The customs' note on the overseas departments' figures (sheets 9A–9E).
+OVERSEAS_NOTE = (
+    "**Départements d'outre-mer** : selon les Douanes, les chiffres de ce département "
+    "excluent les échanges avec la France métropolitaine et entre départements d'outre-mer."
+)
+QUARTER_NAMES = {1: "premier", 2: "deuxième", 3: "troisième", 4: "quatrième"}
+
+
+def partial_year_note(year: int, quarters: list[int]) -> str:
+    """`**Année incomplète** : … les premier, deuxième et troisième trimestres 2025 …`."""
+    names = [QUARTER_NAMES[q] for q in quarters]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
+    plural = "s" if len(names) > 1 else ""
+    return (
+        f"**Année incomplète** : les données de {year} ne couvrent que le{plural} {listed} "
+        f"trimestre{plural} ; les chiffres de cette fiche portent sur cette période seulement."
+    )
+
+
+def missing_flow_note(year: int, flow: str) -> str:
+    """An absent flow, accepted at ingest: the sheet's figures of that flow are not zero trade."""
+    what = "exportations" if flow == EXPORT else "importations"
+    return (
+        f"**Données incomplètes** : la publication des Douanes utilisée ne contient pas les "
+        f"{what} de {year} ; les chiffres {FLOWS[flow]['at']} de cette fiche sont donc absents."
+    )
+
+
+def data_notes(year: int, quarters: list[int], missing_flows: list[str], overseas: bool) -> str:
+    """The notes a sheet carries on its data, each as a paragraph after a blank line; "" if none."""
+    notes = [OVERSEAS_NOTE] if overseas else []
+    if len(quarters) < 4:
+        notes.append(partial_year_note(year, quarters))
+    notes += [missing_flow_note(year, flow) for flow in missing_flows]
+    return "".join(f"\n\n{note}" for note in notes)
+
+
 # The sheet's source, by `publication.donnees` (ticomex.sheet.DEMO / OFFICIAL).
 SOURCE = {
     "demo": "une publication synthétique de démonstration, au format des données "

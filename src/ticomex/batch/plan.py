@@ -10,8 +10,14 @@ from pathlib import Path
 from ticomex.batch.cache import KeyMaker, is_fresh
 from ticomex.batch.summary import CACHED, Result
 from ticomex.conventions import (
-    DATA_DIR_PARAMETER, DB_PARAMETER, DEPARTMENT_PARAMETER, PARAMS_DIR_PARAMETER, TERRITORIES_FILE, YEAR_PARAMETER,
-)  # fmt: skip
+    DATA_DIR_PARAMETER,
+    DB_PARAMETER,
+    DEPARTMENT_PARAMETER,
+    PARAMS_DIR_PARAMETER,
+    PARTIAL_YEAR_PARAMETER,
+    TERRITORIES_FILE,
+    YEAR_PARAMETER,
+)
 from ticomex.errors import TicomexError
 from ticomex.layout import OutputLayout
 
@@ -43,7 +49,7 @@ def departments(params_dir: Path, only: list[str] | None = None) -> list[str]:
 
 
 def notebook_parameters(
-    code: str, db: Path, params_dir: Path, layout: OutputLayout, year: str | None
+    code: str, db: Path, params_dir: Path, layout: OutputLayout, year: str | None, partial_year: bool = False
 ) -> dict[str, str]:
     """The template's parameters, all strings (absolute paths: the kernel's cwd is irrelevant)."""
     parameters = {
@@ -54,17 +60,25 @@ def notebook_parameters(
     }
     if year is not None:
         parameters[YEAR_PARAMETER] = str(year)
+    if partial_year:
+        parameters[PARTIAL_YEAR_PARAMETER] = "true"
     return parameters
 
 
 def plan(
-    codes: list[str], keys: KeyMaker, params_dir: Path, db: Path, layout: OutputLayout, year: str | None
+    codes: list[str],
+    keys: KeyMaker,
+    params_dir: Path,
+    db: Path,
+    layout: OutputLayout,
+    year: str | None,
+    partial_year: bool = False,
 ) -> tuple[dict[str, Result], list[Job]]:
     """Departments whose notebook is up to date (as results) and the jobs for the others."""
     cached: dict[str, Result] = {}
     todo: list[Job] = []
     for code in codes:
-        parameters = notebook_parameters(code, db, params_dir, layout, year)
+        parameters = notebook_parameters(code, db, params_dir, layout, year, partial_year)
         key, inputs = keys.key(params_dir / f"{code}.yaml", parameters)
         if is_fresh(layout.record(code), layout.notebook(code), layout.data(code), key):
             cached[code] = Result(code, CACHED, notebook=layout.notebook(code))

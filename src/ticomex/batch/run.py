@@ -25,13 +25,15 @@ def execute(
     jobs: int | None = None,
     fresh_kernels: bool = False,
     *,
+    partial_year: bool = False,
     progress: bool = True,
     timeout: float | None = None,
     before_executing: Callable[[int], None] | None = None,
 ) -> list[Result]:
     """Execute `notebook` for every department of `params_dir` (or `only` those) into the
     output folder `out`, skipping the departments whose notebook comes from the same inputs.
-    `year`: the sheets' year (default: the template's); `jobs`: parallel kernels (default:
+    `year`: the sheets' year (default: the template's; `partial_year` accepts one with fewer
+    than four quarters); `jobs`: parallel kernels (default:
     cores); `fresh_kernels`: one new kernel per notebook (strict isolation, slower); `timeout`:
     seconds per cell; `before_executing(n)` is called when n > 0 notebooks are about to be
     executed. One `Result` per department, in code order."""
@@ -48,7 +50,7 @@ def execute(
 
     template = read_template(notebook)
     keys = KeyMaker(notebook, db, project_config=kernel_project_config())
-    results, todo = plan(codes, keys, params_dir, db, layout, year)
+    results, todo = plan(codes, keys, params_dir, db, layout, year, partial_year)
     if todo:
         from ticomex.batch.pool import run_jobs
 

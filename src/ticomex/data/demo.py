@@ -19,6 +19,7 @@ import io
 import math
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib.resources import files
@@ -36,15 +37,30 @@ from ticomex.data.release import (
     COUNTRIES_FILE,
     DEPARTMENTS_FILE,
     EXPORT_FILE,
+    FLOW_NAMES,
     IMPORT_FILE,
     replace_folder,
 )
 from ticomex.errors import TicomexError
 
-DEFAULT_ROWS = 120_000  # data rows per flow file: about 1 s to generate, well under 1 s to ingest
 SEED = 2024
-YEARS = (2023, 2024)
+YEARS = tuple(range(2019, 2025))  # the default: six years, a shock year among them
 CALIBRATED_YEAR = 2024
+ROWS_PER_YEAR = 40_000  # data rows per flow and year by default: about 1 s to generate all years
+DEFAULT_ROWS = ROWS_PER_YEAR * len(YEARS)  # data rows per flow (all years)
+LAYOUTS = ("national", "annual")
+# Each flow's national total relative to CALIBRATED_YEAR (shaped like French trade: the 2020
+# shock, the 2022 energy bill on imports); years outside move 2 % a year from the nearest one.
+YEAR_INDEX = {
+    "E": {2019: 0.85, 2020: 0.71, 2021: 0.83, 2022: 0.98, 2023: 1.00, 2024: 1.0},
+    "I": {2019: 0.83, 2020: 0.72, 2021: 0.86, 2022: 1.11, 2023: 1.03, 2024: 1.0},
+}
+OUTSIDE_INDEX_GROWTH = 0.02
+DEPARTMENT_YEAR_SPREAD = 0.06  # lognormal sigma of a department's own path around the national one
+# Products whose weight changes with the year (a factor on their rows' weights): one that rises
+# year after year, one hit by the 2020 shock.
+RISING_PRODUCT, RISE_PER_YEAR = "C21Z", 0.12
+SHOCKED_PRODUCT, SHOCK_YEAR, SHOCK_FACTOR = "C30C", 2020, 0.55
 FLOW_FILES = {"E": EXPORT_FILE, "I": IMPORT_FILE}
 A129_VALIDITY = ("200901", "999912")
 COUNTRY_VALIDITY = ("190001", "999912")
@@ -61,7 +77,6 @@ RESERVED_CPF4 = {
     "3521": frozenset({"75"}),  # manufactured gas
     "0610": frozenset({"13", "76", "44", "59", "33"}),  # crude oil
 }
-SLOTS = len(YEARS) * 4  # (year, quarter) cells a product-partner pair can fill
 MIN_ROWS_PER_DEPARTMENT = 8
 # Products and partners of a department grow with its size from these floors, above the sheets'
 # top 10, so that "top 10 + autres" is exercised (only departments capped in
@@ -245,11 +260,12 @@ class _Choice:
     cpf4_weight: np.ndarray
     country_ids: np.ndarray  # indices into _Generator.countries
     country_weight: np.ndarray
+    slots: int  # (year, quarter) cells a product-partner pair can fill
     rows: int = 0
 
     @property
     def capacity(self) -> int:
-        return len(self.cpf4_ids) * len(self.country_ids) * SLOTS
+        return len(self.cpf4_ids) * len(self.country_ids) * self.slots
 
 
 def _weighted_sample(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray:
@@ -260,8 +276,10 @@ def _weighted_sample(rng: np.random.Generator, weights: np.ndarray, k: int) -> n
 
 
 class _Generator:
-    def __init__(self, rng: np.random.Generator):
+    def __init__(self, rng: np.random.Generator, years: tuple[int, ...]):
         self.rng = rng
+        self.years = years
+        self.slots = len(years) * 4
         self.departments = reference.departments()
         self.region_of = {d.code: d.region for d in self.departments}
         self.profiles = _profiles()
@@ -287,7 +305,7 @@ class _Generator:
             {
                 code
                 for code, _, start, end in labels
-                if int(start) <= YEARS[0] * 100 + 1 and int(end) >= YEARS[-1] * 100 + 12
+                if int(start) <= years[0] * 100 + 1 and int(end) >= years[-1] * 100 + 12
             }
             - NOT_A_PARTNER
         )
@@ -304,6 +322,13 @@ class _Generator:
         for i, p in enumerate(products):
             for country, factor in _factors(p["pays_favoris"], 2.0).items():
                 self.affinity[i, column[country]] = factor
+        # Weight factor by (product, slot): one product rises, one is hit by the shock year.
+        by_year = np.ones((len(self.products), len(years)))
+        for j, year in enumerate(years):
+            by_year[self.products.index(RISING_PRODUCT), j] = (1 + RISE_PER_YEAR) ** (year - CALIBRATED_YEAR)
+            if year == SHOCK_YEAR:
+                by_year[self.products.index(SHOCKED_PRODUCT), j] = SHOCK_FACTOR
+        self.product_year_factor = by_year
 
     def choose(self, flow: str, code: str, target: int, budget: int, largest: int) -> _Choice:
         """Products, classes and partners of one department, sized on its total and row budget."""
@@ -348,11 +373,13 @@ class _Generator:
             cpf4_weight=np.array(cpf4_weight),
             country_ids=picked,
             country_weight=country_weight[picked],
+            slots=self.slots,
         )
 
-    def rows(self, flow: str, choice: _Choice, target: int, growth: float) -> dict[str, np.ndarray]:
-        """The data rows of one department and flow: exactly `choice.rows` rows, 2024 total = target."""
-        rng = self.rng
+    def rows(self, flow: str, choice: _Choice, totals: dict[int, int]) -> dict[str, np.ndarray]:
+        """The data rows of one department and flow: exactly `choice.rows` rows, each year's total
+        as given (the calibrated year's is the published figure)."""
+        rng, SLOTS, YEARS = self.rng, self.slots, self.years
         n_countries = len(choice.country_ids)
         affinity = self.affinity[np.ix_(choice.product_ids[choice.cpf4_product], choice.country_ids)]
         weight = choice.cpf4_weight[:, None] * choice.country_weight[None, :] * affinity
@@ -388,12 +415,13 @@ class _Generator:
         pair_index, slot_index = np.nonzero(rank < slots[:, None])
         raw = pair_weight[pair_index] * rng.lognormal(0.0, 0.3, pair_index.size)
         year = np.array(YEARS)[slot_index // 4]
-        value = np.zeros(pair_index.size, dtype=np.int64)
-        for calibrated_year, total in ((CALIBRATED_YEAR, target), (YEARS[0], round(target * growth))):
-            in_year = year == calibrated_year
-            if in_year.any():
-                value[in_year] = 1 + allocate(total - int(in_year.sum()), raw[in_year])
         a129 = choice.product_ids[choice.cpf4_product[pair_cpf4[pair_index]]]
+        raw = raw * self.product_year_factor[a129, slot_index // 4]
+        value = np.zeros(pair_index.size, dtype=np.int64)
+        for each_year, total in totals.items():
+            in_year = year == each_year
+            if in_year.any():
+                value[in_year] = 1 + allocate(max(0, total - int(in_year.sum())), raw[in_year])
         mass = np.rint(value / self.price[a129] * rng.lognormal(0.0, 0.35, value.size)).astype(np.int64)
         # Keyed by the fields of the official files (FORMAT.md); codes as indices into the
         # vocabularies, turned into text once, when writing.
@@ -410,7 +438,7 @@ class _Generator:
     def _match_total(self, slots: np.ndarray, total: int) -> None:
         """Add or remove single slots at random until the pairs fill exactly `total` rows."""
         while (gap := total - int(slots.sum())) != 0:
-            open_ = np.flatnonzero(slots < SLOTS) if gap > 0 else np.flatnonzero(slots > 1)
+            open_ = np.flatnonzero(slots < self.slots) if gap > 0 else np.flatnonzero(slots > 1)
             picked = self.rng.choice(open_, size=min(abs(gap), open_.size), replace=False)
             slots[picked] += 1 if gap > 0 else -1
 
@@ -437,13 +465,36 @@ def _fit_capacity(choices: list[_Choice]) -> None:
         raise TicomexError("demo: more rows requested than the synthetic release can hold")
 
 
-def generate(rows: int = DEFAULT_ROWS, seed: int = SEED) -> dict[str, pd.DataFrame]:
-    """The demo data rows by flow ("E", "I"), sorted as written: exactly `rows` rows each."""
+def year_index(flow: str, year: int) -> float:
+    """A flow's national total in `year` relative to CALIBRATED_YEAR (YEAR_INDEX, extended)."""
+    known = YEAR_INDEX[flow]
+    nearest = min(known, key=lambda y: abs(y - year))
+    return known[nearest] * (1 + OUTSIDE_INDEX_GROWTH) ** (year - nearest)
+
+
+def parse_years(text: str) -> tuple[int, ...]:
+    """`2019-2024` or `2024` -> the years; a clear error otherwise."""
+    first, _, last = text.partition("-")
+    try:
+        start, end = int(first), int(last or first)
+    except ValueError:
+        raise TicomexError(f"--years {text!r}: expected a year or a range such as 2019-2024") from None
+    if not 1990 <= start <= end <= 2100:
+        raise TicomexError(f"--years {text!r}: expected an increasing range of years such as 2019-2024")
+    return tuple(range(start, end + 1))
+
+
+def generate(rows: int | None = None, seed: int = SEED, years: tuple[int, ...] = YEARS) -> dict[str, pd.DataFrame]:
+    """The demo data rows by flow ("E", "I"), sorted as written: exactly `rows` rows each (default:
+    ROWS_PER_YEAR a year). Each department's CALIBRATED_YEAR total is the published figure (or its
+    share of one); the other years follow YEAR_INDEX with a department's own spread."""
+    years = tuple(sorted(years))
+    rows = ROWS_PER_YEAR * len(years) if rows is None else rows
     minimum = MIN_ROWS_PER_DEPARTMENT * len(reference.departments())
     if rows < minimum:
         raise TicomexError(f"demo: --rows must be at least {minimum} (8 rows per department)")
     rng = np.random.default_rng(seed)
-    generator = _Generator(rng)
+    generator = _Generator(rng, years)
     targets = department_targets()
     tables = {}
     for flow in ("E", "I"):
@@ -454,10 +505,16 @@ def generate(rows: int = DEFAULT_ROWS, seed: int = SEED) -> dict[str, pd.DataFra
         for choice in choices:
             choice.rows = budgets[choice.code]
         _fit_capacity(choices)
-        growth = rng.uniform(0.88, 1.08, len(choices))  # 2023 total relative to 2024
+        spread = rng.lognormal(0.0, DEPARTMENT_YEAR_SPREAD, (len(choices), len(years)))
         parts = []
-        for index, (choice, g) in enumerate(zip(choices, growth)):
-            part = generator.rows(flow, choice, target[choice.code], float(g))
+        for index, choice in enumerate(choices):
+            totals = {
+                year: target[choice.code]
+                if year == CALIBRATED_YEAR
+                else round(target[choice.code] * year_index(flow, year) * spread[index, j])
+                for j, year in enumerate(years)
+            }
+            part = generator.rows(flow, choice, totals)
             part["departement"] = np.full(part["valeur"].size, index)
             parts.append(part)
         columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -520,28 +577,69 @@ def _write_data_file(frame: pd.DataFrame, path: Path) -> None:
         )
 
 
-def write_demo_release(out: Path, rows: int | None = None) -> Path:
+def annual_zip_name(year: int, flow: str) -> str:
+    """`202002_regional_2019_export.zip`: as customs name the annual ZIPs (published in February)."""
+    return f"{year + 1}02_regional_{year}_{FLOW_NAMES[flow]}.zip"
+
+
+def _zip_folder(folder: Path, target: Path, year: int) -> None:
+    """ZIP `folder` (under its own name) with fixed dates and order: the same bytes every time."""
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                info = zipfile.ZipInfo(path.relative_to(folder.parent).as_posix(), date_time=(year + 1, 2, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, path.read_bytes())
+
+
+def write_demo_release(
+    out: Path, rows: int | None = None, *, layout: str = "national", years: tuple[int, ...] = YEARS
+) -> Path:
     """Write the demo release into `out` and return the folder.
 
-    `out` must be absent, empty or a previous demo release (never someone's other files); the
-    release is written beside it and swapped in at the end, so a failure leaves the previous one."""
+    `layout`: "national" (REGIONAL_CPF4PAYS{E,I}.txt, all years) or "annual" (two ZIPs a year,
+    one per flow, each unpacking to its own folder with its own copy of the label files, as
+    customs publish them); the same rows either way. `out` must be absent, empty or a previous
+    demo release (never someone's other files); the release is written beside it and swapped in
+    at the end, so a failure leaves the previous one."""
     out = Path(out)
+    if layout not in LAYOUTS:
+        raise TicomexError(f"--layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
     if out.is_dir() and any(out.iterdir()) and not (out / DEMONSTRATION_FILE).is_file():
         raise TicomexError(
             f"{out}: holds files but no {DEMONSTRATION_FILE}; choose another folder for the demo"
         )
-    tables = generate(DEFAULT_ROWS if rows is None else rows)
+    tables = generate(rows, years=years)
+    a129 = label_file_bytes([(code, label, *A129_VALIDITY) for code, label in reference.a129_labels().items()], bom=True)
+    countries = label_file_bytes(country_labels())
+    departments = label_file_bytes([(d.code, d.name, d.region, d.region_name) for d in reference.departments()])
+    notice = demonstration_text().encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        for flow, frame in tables.items():
-            _write_data_file(frame, staging / FLOW_FILES[flow])
-        a129 = [(code, label, *A129_VALIDITY) for code, label in reference.a129_labels().items()]
-        (staging / A129_FILE).write_bytes(label_file_bytes(a129, bom=True))
-        (staging / COUNTRIES_FILE).write_bytes(label_file_bytes(country_labels()))
-        departments = [(d.code, d.name, d.region, d.region_name) for d in reference.departments()]
-        (staging / DEPARTMENTS_FILE).write_bytes(label_file_bytes(departments))
-        (staging / DEMONSTRATION_FILE).write_bytes(demonstration_text().encode("utf-8"))
+        if layout == "national":
+            for flow, frame in tables.items():
+                _write_data_file(frame, staging / FLOW_FILES[flow])
+            (staging / A129_FILE).write_bytes(a129)
+            (staging / COUNTRIES_FILE).write_bytes(countries)
+            (staging / DEPARTMENTS_FILE).write_bytes(departments)
+        else:
+            # FORMAT.md: the annual folders hold the data file and the Libelle_* files beside it
+            # (no Departement_region.txt: the ingest then uses the reference table).
+            unpacked = staging / ".unpacked"
+            for year in sorted(years):
+                for flow, frame in tables.items():
+                    folder = unpacked / f"Regional-{year}-{FLOW_NAMES[flow]}"
+                    folder.mkdir(parents=True)
+                    word = "Export" if flow == "E" else "Import"
+                    _write_data_file(frame[frame["annee"] == year], folder / f"Region_{year}_{word}.txt")
+                    (folder / A129_FILE).write_bytes(a129)
+                    (folder / COUNTRIES_FILE).write_bytes(countries)
+                    (folder / DEMONSTRATION_FILE).write_bytes(notice)
+                    _zip_folder(folder, staging / annual_zip_name(year, flow), year)
+            shutil.rmtree(unpacked)
+        (staging / DEMONSTRATION_FILE).write_bytes(notice)
         replace_folder(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +26,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ticomex.data.labels import Label, read_departments, read_labels
+from ticomex import reference
+from ticomex.data.labels import DepartmentRow, Label, read_departments, read_labels
 from ticomex.data.problems import MAX_LISTED, BadLine, IngestError, describe_bad_lines
-from ticomex.data.release import FLOW_NAMES, Release, locate_release
+from ticomex.data.release import FLOW_NAMES, DataFile, Release, locate_release, release_files
 
 OFFICIAL_SOURCE = (
     "DGDDI, statistiques régionales et départementales du commerce extérieur (open data, Licence Ouverte 2.0)"
@@ -60,14 +64,24 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def release_fingerprint(raw: Path) -> str:
-    """sha256 over the release files (names and bytes) and the ingest code version."""
-    release = locate_release(Path(raw))
+def _folders(raw: Path | str | Sequence[Path | str]) -> tuple[Path, ...]:
+    """One release folder or several, oldest precedence first (see `ingest`)."""
+    return (Path(raw),) if isinstance(raw, (str, os.PathLike)) else tuple(Path(r) for r in raw)
+
+
+def release_fingerprint(raw: Path | Sequence[Path], allow_one_flow: bool = False) -> str:
+    """sha256 over the release folders' files (names and bytes, ZIPs as they are), their order,
+    the options that change what is loaded and the ingest code version."""
     digest = hashlib.sha256(code_version().encode())
-    for path in release.files():
-        digest.update(b"\0" + path.relative_to(release.folder).as_posix().encode() + b"\0")
-        with path.open("rb") as handle:
-            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    digest.update(b"allow_one_flow" if allow_one_flow else b"both_flows")
+    for folder in _folders(raw):
+        if not folder.is_dir():
+            locate_release(folder)  # its error: the folder is missing
+        digest.update(b"\0release\0")
+        for path in release_files(folder):
+            digest.update(b"\0" + path.relative_to(folder).as_posix().encode() + b"\0")
+            with path.open("rb") as handle:
+                digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()
 
 
@@ -89,7 +103,7 @@ def recorded_fingerprint(db: Path) -> str | None:
 
 @dataclass(frozen=True)
 class FileReport:
-    name: str  # path relative to the release folder
+    name: str  # path relative to the release folder (prefixed by the folder when several)
     flow: str  # E or I
     lines_read: int  # non-blank lines
     blank_lines: int  # ignored
@@ -98,17 +112,21 @@ class FileReport:
     euros_read: int  # sum of the value field over the lines where it is a whole number
     euros_loaded: int
     euros_rejected: int
+    rows_superseded: int = 0  # good rows of a year taken from a newer release
+    euros_superseded: int = 0
 
 
 @dataclass(frozen=True)
 class IngestReport:
-    raw: Path
+    raw: tuple[Path, ...]  # the release folders, in the order given
     db: Path
     data_kind: str  # publication.donnees: "demo" or "officielles"
     files: tuple[FileReport, ...]
     years: tuple[int, ...]
     rejects: Path | None  # the rejects file, when lines were skipped
     fingerprint: str = field(repr=False)
+    year_sources: dict[int, Path] = field(default_factory=dict)  # the release each year came from
+    missing_flows: tuple[tuple[int, str], ...] = ()  # (year, flow) absent, accepted by allow_one_flow
 
     @property
     def rows_loaded(self) -> int:
@@ -124,14 +142,22 @@ class IngestReport:
 
         kind = "synthetic demo data" if self.data_kind == "demo" else "official data"
         years = ", ".join(str(y) for y in self.years) or "none"
-        lines = [f"Ingested {self.raw} ({kind}) into {self.db}: {n(self.rows_loaded)} rows, years {years}"]
+        sources = " + ".join(str(r) for r in self.raw)
+        lines = [f"Ingested {sources} ({kind}) into {self.db}: {n(self.rows_loaded)} rows, years {years}"]
+        if len(self.raw) > 1:
+            for year in self.years:
+                lines.append(f"  {year}: from {self.year_sources[year]}")
         for f in self.files:
             lines.append(
                 f"  {f.name} ({FLOW_NAMES[f.flow]}s): {n(f.lines_read)} lines read = "
-                f"{n(f.rows_loaded)} loaded + {n(f.lines_rejected)} rejected; "
-                f"{n(f.euros_read)} € read = {n(f.euros_loaded)} € loaded + {n(f.euros_rejected)} € rejected"
+                f"{n(f.rows_loaded)} loaded + {n(f.lines_rejected)} rejected"
+                + (f" + {n(f.rows_superseded)} superseded by a newer release" if f.rows_superseded else "")
+                + f"; {n(f.euros_read)} € read = {n(f.euros_loaded)} € loaded + {n(f.euros_rejected)} € rejected"
+                + (f" + {n(f.euros_superseded)} € superseded" if f.rows_superseded else "")
                 + (f"; {n(f.blank_lines)} blank lines ignored" if f.blank_lines else "")
             )
+        for year, flow in self.missing_flows:
+            lines.append(f"  {year}: no {FLOW_NAMES[flow]}s (accepted by --allow-one-flow; the sheets say so)")
         if self.rejects is not None:
             lines.append(
                 f"  {n(self.lines_rejected)} rejected lines, with their reasons, written to {self.rejects}"
@@ -162,14 +188,39 @@ class _Codes:
     files: dict[str, str]
 
 
-def _load_labels(con: duckdb.DuckDBPyConnection, release: Release) -> _Codes:
-    """Read the label files (bad lines raise) and store them as temporary tables."""
-    departments = read_departments(release.departments)
+def _merged_labels(paths: list[Path]) -> list[Label]:
+    """The labels of several releases' files of one kind: the newest release's row wins for a
+    (code, start) pair, the older ones add the codes and periods it lacks."""
+    merged: dict[tuple[str, int], Label] = {}
+    for path in paths:  # oldest first
+        for label in read_labels(path):
+            merged[(label.code, label.start)] = label
+    return sorted(merged.values(), key=lambda label: (label.code, label.start))
+
+
+def _reference_departments() -> list[DepartmentRow]:
+    return [
+        DepartmentRow(d.code, d.name, d.region, d.region_name, line)
+        for line, d in enumerate(reference.departments(), start=2)
+    ]
+
+
+REFERENCE_DEPARTMENTS = "reference/departements.csv"  # used when no release has Departement_region.txt
+
+
+def _load_labels(con: duckdb.DuckDBPyConnection, releases: list[Release]) -> _Codes:
+    """Read the label files (bad lines raise) and store them as temporary tables.
+
+    `releases` are in precedence order, the newest last: its Departement_region.txt is used, and
+    its label rows win over the older ones'."""
+    with_departments = [r.departments for r in releases if r.departments is not None]
+    departments = read_departments(with_departments[-1]) if with_departments else _reference_departments()
+    cpf4_files = [r.cpf4 for r in releases if r.cpf4 is not None]
     # Keyed by the output tables' suffix (libelles_a129, libelles_cpf4, libelles_pays).
     labelled: dict[str, list[Label]] = {
-        "a129": read_labels(release.a129),
-        "pays": read_labels(release.countries),
-        "cpf4": read_labels(release.cpf4) if release.cpf4 else [],
+        "a129": _merged_labels([r.a129 for r in releases]),
+        "pays": _merged_labels([r.countries for r in releases]),
+        "cpf4": _merged_labels(cpf4_files),
     }
     con.register(
         "departments_read",
@@ -188,16 +239,17 @@ def _load_labels(con: duckdb.DuckDBPyConnection, release: Release) -> _Codes:
         con.register("labels_read", frame)
         con.execute(f"CREATE TABLE file_labels_{kind} AS SELECT * FROM labels_read")
         con.unregister("labels_read")
+    newest = releases[-1]
     return _Codes(
         region_of={d.code: d.region for d in departments},
         a129={label.code for label in labelled["a129"]},
-        cpf4={label.code for label in labelled["cpf4"]} if release.cpf4 else None,
+        cpf4={label.code for label in labelled["cpf4"]} if cpf4_files else None,
         countries={label.code for label in labelled["pays"]},
         files={
-            "departments": release.departments.name,
-            "a129": release.a129.name,
-            "countries": release.countries.name,
-            "cpf4": release.cpf4.name if release.cpf4 else "",
+            "departments": with_departments[-1].name if with_departments else REFERENCE_DEPARTMENTS,
+            "a129": newest.a129.name,
+            "countries": newest.countries.name,
+            "cpf4": cpf4_files[-1].name if cpf4_files else "",
         },
     )
 
@@ -255,7 +307,7 @@ def _line_pattern(flow: str) -> str:
     return f"{flow};[1-4];[0-9]{{4}};[^;]*;[^;]*;[^;]*;[^;]*;[^;]*;{WHOLE_NUMBER};{WHOLE_NUMBER}"
 
 
-def _parse_into_commerce(con: duckdb.DuckDBPyConnection, release: Release) -> None:
+def _parse_into_commerce(con: duckdb.DuckDBPyConnection, data_files: list[DataFile]) -> None:
     """out_db.commerce from every line of every file: typed fields plus the file, the line number
     and whether the line is well formed (helper columns used by the checks, then dropped).
 
@@ -269,7 +321,7 @@ def _parse_into_commerce(con: duckdb.DuckDBPyConnection, release: Release) -> No
                TRY_CAST(f[9] AS BIGINT) AS valeur, TRY_CAST(f[10] AS BIGINT) AS masse
             FROM (SELECT rowid + 1 AS line_number, line_text, string_split(line_text, ';') AS f
                   FROM raw_{k} WHERE line_text IS NOT NULL)"""
-        for k, data_file in enumerate(release.data_files)
+        for k, data_file in enumerate(data_files)
     ]
     con.execute(
         f"""CREATE TABLE out_db.commerce AS
@@ -390,14 +442,15 @@ def _duplicates(con: duckdb.DuckDBPyConnection, names: list[str], suspect: str) 
 
 
 def _keep_good_rows(
-    con: duckdb.DuckDBPyConnection, release: Release, names: list[str]
+    con: duckdb.DuckDBPyConnection, data_files: list[DataFile], names: list[str], superseded: dict
 ) -> tuple[FileReport, ...]:
     """Delete the rejected lines and the helper columns from out_db.commerce; reconcile each file.
 
     Lines read are counted on the raw lines, rows loaded on the final table, lines rejected on the
     rejects. Euros: a line's amount is its value field when that is a whole number, taken from the
     typed table for well-formed lines and from the raw text for the others. Read = loaded +
-    rejected must hold, in lines and in euros."""
+    rejected + superseded (good rows of a year taken from a newer release, already deleted, counted
+    in `superseded` by file) must hold, in lines and in euros."""
     raw_value = (
         f"CASE WHEN regexp_full_match(split_part(b.line_text, ';', 9), '{WHOLE_NUMBER}') "
         "THEN split_part(b.line_text, ';', 9)::BIGINT END"
@@ -406,7 +459,7 @@ def _keep_good_rows(
         f"""SELECT r.file_index, r.line_number, {raw_value} AS euros FROM rejected AS r
             JOIN (SELECT rowid + 1 AS line_number, line_text FROM raw_{k}) AS b USING (line_number)
             WHERE r.file_index = {k}"""
-        for k in range(len(release.data_files))
+        for k in range(len(data_files))
     )
     con.execute(f"CREATE TABLE rejected_amounts AS {rejected_lines}")
     euros_read = dict(
@@ -437,7 +490,7 @@ def _keep_good_rows(
         ).fetchall()
     }
     reports = []
-    for k, data_file in enumerate(release.data_files):
+    for k, data_file in enumerate(data_files):
         read, blank = con.execute(
             f"SELECT count(line_text), count(*) - count(line_text) FROM raw_{k}"
         ).fetchone()
@@ -448,13 +501,15 @@ def _keep_good_rows(
             blank_lines=int(blank),
             rows_loaded=int(loaded.get(k, (0, 0))[0]),
             lines_rejected=int(rejected.get(k, (0, 0))[0]),
-            euros_read=int(euros_read.get(k) or 0),
+            euros_read=int(euros_read.get(k) or 0) + int(superseded.get(k, (0, 0))[1]),
             euros_loaded=int(loaded.get(k, (0, 0))[1]),
             euros_rejected=int(rejected.get(k, (0, 0))[1]),
+            rows_superseded=int(superseded.get(k, (0, 0))[0]),
+            euros_superseded=int(superseded.get(k, (0, 0))[1]),
         )
         if (
-            report.lines_read != report.rows_loaded + report.lines_rejected
-            or report.euros_read != report.euros_loaded + report.euros_rejected
+            report.lines_read != report.rows_loaded + report.lines_rejected + report.rows_superseded
+            or report.euros_read != report.euros_loaded + report.euros_rejected + report.euros_superseded
         ):
             raise RuntimeError(f"ingest does not reconcile for {names[k]}: {report}")  # a bug, not bad input
         reports.append(report)
@@ -464,7 +519,11 @@ def _keep_good_rows(
 
 
 def _create_final_tables(
-    con: duckdb.DuckDBPyConnection, data_kind: str, fingerprint: str, source: str
+    con: duckdb.DuckDBPyConnection,
+    data_kind: str,
+    fingerprint: str,
+    source: str,
+    missing_flows: list[tuple[int, str]],
 ) -> None:
     con.execute(
         """
@@ -494,14 +553,85 @@ def _create_final_tables(
         "INSERT INTO out_db.publication VALUES (?, ?)",
         [("donnees", data_kind), ("empreinte", fingerprint), ("source", source)],
     )
+    # The flows a year lacks, accepted with allow_one_flow: the sheets of that year say so.
+    con.execute("CREATE TABLE out_db.flux_absents (annee SMALLINT, flux VARCHAR)")
+    if missing_flows:
+        con.executemany("INSERT INTO out_db.flux_absents VALUES (?, ?)", missing_flows)
 
 
-def _source(release: Release) -> str:
-    if release.demonstration is not None:
-        lines = release.demonstration.read_text(encoding="utf-8").strip().splitlines()
-        # The source printed on the sheets: French, like the notice's first line.
-        return lines[0] if lines else "Données de démonstration synthétiques"
+def _source(releases: list[Release]) -> str:
+    """Demo when any release is: what is built from synthetic data always says so."""
+    for release in releases:
+        if release.demonstration is not None:
+            lines = release.demonstration.read_text(encoding="utf-8").strip().splitlines()
+            # The source printed on the sheets: French, like the notice's first line.
+            return lines[0] if lines else "Données de démonstration synthétiques"
     return OFFICIAL_SOURCE
+
+
+def _display_names(releases: list[Release], folders: tuple[Path, ...]) -> list[str]:
+    """Each data file as the user sees it; prefixed by its folder when there are several."""
+    names = []
+    for release, folder in zip(releases, folders):
+        prefix = f"{folder.as_posix()}/" if len(folders) > 1 else ""
+        names += [prefix + release.name(f.path) for f in release.data_files]
+    return names
+
+
+def _precedence(
+    con: duckdb.DuckDBPyConnection, release_of_file: list[int], count: int
+) -> tuple[list[int], dict[int, int], list[set[int]]]:
+    """Which release each year is taken from: the newest holding it, i.e. the one whose data
+    reach the latest quarter (on a tie, the one given last). Returns the releases oldest first,
+    the release of each year and the years of each release."""
+    periods = con.execute(
+        "SELECT file_index, annee, max(trimestre) FROM out_db.commerce WHERE well_formed GROUP BY ALL"
+    ).fetchall()
+    latest = [0] * count
+    years_of: list[set[int]] = [set() for _ in range(count)]
+    for file_index, year, quarter in periods:
+        r = release_of_file[file_index]
+        latest[r] = max(latest[r], year * 10 + quarter)
+        years_of[r].add(year)
+    order = sorted(range(count), key=lambda r: (latest[r], r))
+    owner = {year: r for r in order for year in years_of[r]}
+    return order, owner, years_of
+
+
+def _drop_superseded(
+    con: duckdb.DuckDBPyConnection,
+    release_of_file: list[int],
+    owner: dict[int, int],
+    years_of: list[set[int]],
+    suspect: str,
+) -> dict[int, tuple[int, int]]:
+    """Delete the good rows of a year from the releases it is not taken from (bad ones stay, to
+    be reported); (rows, euros) deleted by file."""
+    dropped = [
+        (k, year) for k, r in enumerate(release_of_file) for year in years_of[r] if owner[year] != r
+    ]
+    if not dropped:
+        return {}
+    con.register("dropped_years", pd.DataFrame(dropped, columns=["file_index", "annee"]))
+    con.execute("CREATE TABLE superseded_years AS SELECT file_index::INTEGER AS file_index, annee::SMALLINT AS annee FROM dropped_years")
+    con.unregister("dropped_years")
+    condition = f"NOT ({suspect}) AND (file_index, annee) IN (SELECT (file_index, annee) FROM superseded_years)"
+    superseded = {
+        k: (int(n), int(euros))
+        for k, n, euros in con.execute(
+            f"SELECT file_index, count(*), coalesce(sum(valeur), 0) FROM out_db.commerce WHERE {condition} GROUP BY ALL"
+        ).fetchall()
+    }
+    con.execute(f"DELETE FROM out_db.commerce WHERE {condition}")
+    return superseded
+
+
+def _flow_gaps(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
+    """(year, flow) of the years holding rows of one flow only."""
+    rows = con.execute(
+        "SELECT annee, list(DISTINCT flux) FROM out_db.commerce GROUP BY annee HAVING count(DISTINCT flux) < 2 ORDER BY annee"
+    ).fetchall()
+    return [(int(year), "I" if flows == ["E"] else "E") for year, flows in rows]
 
 
 def _remove(*paths: Path) -> None:
@@ -515,32 +645,51 @@ def rejects_path(db: Path) -> Path:
 
 
 def ingest(
-    raw: Path, db: Path, skip_bad_lines: bool = False, *, max_listed: int = MAX_LISTED
+    raw: Path | Sequence[Path],
+    db: Path,
+    skip_bad_lines: bool = False,
+    *,
+    allow_one_flow: bool = False,
+    max_listed: int = MAX_LISTED,
 ) -> IngestReport:
-    """Load the release in `raw` into the DuckDB file `db` (replaced only when all went well)."""
-    raw, db = Path(raw), Path(db)
-    release = locate_release(raw)
-    names = [f.path.relative_to(release.folder).as_posix() for f in release.data_files]
+    """Load the release in `raw` (a folder, or several) into the DuckDB file `db` (replaced only
+    when all went well).
+
+    Several releases: each year is taken from the newest release holding it (see `_precedence`);
+    the report says which. `allow_one_flow` accepts a release or a year with one flow only (recorded
+    in `flux_absents`, said on the sheets); otherwise a missing flow is an error."""
+    folders = _folders(raw)
+    db = Path(db)
     db.parent.mkdir(parents=True, exist_ok=True)
     temporary = db.with_name(f".{db.name}.{os.getpid()}.tmp")
     temporary_wal = temporary.with_name(temporary.name + ".wal")
     temporary_rejects = temporary.with_name(temporary.name + ".rejets.csv")
+    scratch = Path(tempfile.mkdtemp(prefix=f".{db.name}.unzip.", dir=db.parent))
     _remove(temporary, temporary_wal, temporary_rejects)
     # Hashing the files overlaps with the load (hashlib releases the GIL).
     with ThreadPoolExecutor(max_workers=1) as pool:
-        fingerprint = pool.submit(release_fingerprint, raw)
+        fingerprint = pool.submit(release_fingerprint, folders, allow_one_flow)
         try:
+            releases = [
+                locate_release(folder, allow_one_flow=allow_one_flow, scratch=scratch / str(i))
+                for i, folder in enumerate(folders)
+            ]
+            data_files = [f for release in releases for f in release.data_files]
+            release_of_file = [i for i, release in enumerate(releases) for _ in release.data_files]
+            names = _display_names(releases, folders)
             # Raw lines in memory, final tables straight into the attached temporary file.
             with duckdb.connect() as con:
                 con.execute(f"ATTACH {_sql_text(str(temporary))} AS out_db")
-                codes = _load_labels(con, release)
-                for k, data_file in enumerate(release.data_files):
+                for k, data_file in enumerate(data_files):
                     _read_lines(con, k, data_file.path)
-                _parse_into_commerce(con, release)
+                _parse_into_commerce(con, data_files)
+                order, owner, years_of = _precedence(con, release_of_file, len(releases))
+                codes = _load_labels(con, [releases[r] for r in order])
                 unknown = _unknown_code_filters(con, codes)
                 suspect = f"NOT well_formed OR {unknown}" if unknown else "NOT well_formed"
+                superseded = _drop_superseded(con, release_of_file, owner, years_of, suspect)
                 con.execute("CREATE TABLE rejected (file_index INTEGER, line_number BIGINT, reason VARCHAR)")
-                for k, data_file in enumerate(release.data_files):
+                for k, data_file in enumerate(data_files):
                     con.execute(f"INSERT INTO rejected {_reasons_sql(k, data_file.flow, codes, suspect)}")
                 if con.execute("SELECT count(*) FROM rejected WHERE reason IS NULL").fetchone()[0]:
                     raise RuntimeError("a suspect line got no reason")  # a bug: the checks disagree
@@ -551,6 +700,7 @@ def ingest(
                         [(names.index(b.file), b.line, b.reason) for b in duplicates],
                     )
                 total_rejected = con.execute("SELECT count(*) FROM rejected").fetchone()[0]
+                shown = " + ".join(str(f) for f in folders)
                 if total_rejected and not skip_bad_lines:
                     listed = [
                         BadLine(names[file_index], int(line_number), reason)
@@ -560,17 +710,25 @@ def ingest(
                         ).fetchall()
                     ]
                     raise IngestError(
-                        f"{raw}: {total_rejected} bad line(s) in the data files; nothing was loaded "
+                        f"{shown}: {total_rejected} bad line(s) in the data files; nothing was loaded "
                         f"and {db} is unchanged. Fix them, or run again with --skip-bad-lines to load "
                         f"the good lines and write the bad ones to {rejects_path(db)}.\n"
                         + describe_bad_lines(listed, total_rejected, max_listed),
                         tuple(listed),
                     )
-                files = _keep_good_rows(con, release, names)
+                files = _keep_good_rows(con, data_files, names, superseded)
                 if not sum(f.rows_loaded for f in files):
-                    raise IngestError(f"{raw}: no data row to load; {db} is unchanged")
-                data_kind = "demo" if release.is_demo else "officielles"
-                _create_final_tables(con, data_kind, fingerprint.result(), _source(release))
+                    raise IngestError(f"{shown}: no data row to load; {db} is unchanged")
+                gaps = _flow_gaps(con)
+                if gaps and not allow_one_flow:
+                    described = "; ".join(f"{year} has no {FLOW_NAMES[flow]}s" for year, flow in gaps)
+                    raise IngestError(
+                        f"{shown}: {described} (every {FLOW_NAMES[gaps[0][1]]} line of the year is absent"
+                        f"{' or rejected' if total_rejected else ''}); nothing was loaded and {db} is "
+                        "unchanged. Add the missing file, or accept one flow with --allow-one-flow"
+                    )
+                data_kind = "demo" if any(r.is_demo for r in releases) else "officielles"
+                _create_final_tables(con, data_kind, fingerprint.result(), _source(releases), gaps)
                 years = tuple(
                     int(y)
                     for (y,) in con.execute(
@@ -587,9 +745,20 @@ def ingest(
                 os.replace(temporary_rejects, rejects)
             else:
                 _remove(rejects_path(db))  # a previous run's rejects no longer describe this database
-            return IngestReport(raw, db, data_kind, files, years, rejects, fingerprint.result())
+            return IngestReport(
+                folders,
+                db,
+                data_kind,
+                files,
+                years,
+                rejects,
+                fingerprint.result(),
+                year_sources={year: folders[owner[year]] for year in years},
+                missing_flows=tuple(gaps),
+            )
         finally:
             _remove(temporary, temporary_wal, temporary_rejects)
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _write_rejects(con: duckdb.DuckDBPyConnection, names: list[str], path: Path) -> None:
