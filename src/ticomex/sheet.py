@@ -15,7 +15,9 @@ import pandas as pd
 import yaml
 
 from ticomex import indicators
-from ticomex.conventions import CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, INDICATORS_FILE, METADATA_KEY
+from ticomex.conventions import (
+    CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, CHART_SUMMARY, INDICATORS_FILE, METADATA_KEY,
+)  # fmt: skip
 from ticomex.errors import TicomexError
 from ticomex.project import find_project
 from ticomex.vega import SVG_MIMETYPE, SvgConverter
@@ -163,16 +165,20 @@ def md(text: str):
 SVGS = SvgConverter()
 
 
-def show_chart(spec: dict, name: str, data_files: list[str] | None = None, *, svgs: SvgConverter = SVGS):
+def show_chart(
+    spec: dict, name: str, data_files: list[str] | None = None, *, summary: str | None = None, svgs: SvgConverter = SVGS
+):
     """Display a chart: its Vega-Lite spec, as the renderer and browsers read it, and its
     SVG, drawn once here for the front ends that draw no Vega-Lite v6 and for the PDF;
-    the output's metadata names the chart and its data files."""
+    the output's metadata names the chart, its data files and, when given, its `summary`
+    (the chart in words)."""
     from IPython.display import display
 
     display(
         {CHART_MIMETYPE: spec, SVG_MIMETYPE: svgs.svg(spec, name), "text/plain": f"<chart {name}>"},
         raw=True,
-        metadata={METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: list(data_files or [])}},
+        metadata={METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: list(data_files or []),
+                                 **({CHART_SUMMARY: summary} if summary else {})}},
     )
 
 
