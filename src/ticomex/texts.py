@@ -290,7 +290,7 @@ def exposure_sentence(flow: str, country: str, year: int, exposure) -> str:
     words = COUNTRIES[country]
     if not exposure.value_eur:
         return no_trade_sentence(flow, country, year)
-    verb = "partent" if flow == EXPORT else "viennent"
+    verb = "partent" if flow == EXPORT else "sont"
     role = "destination" if flow == EXPORT else "origine"
     return (
         f"En {year}, {percent(exposure.share_pct)}% des {FLOW_NOUNS[flow]} du département {verb} "

@@ -22,7 +22,7 @@ SERIES_COLUMNS = ["periode", "exportations_eur", "importations_eur", "solde_eur"
 PLOT_HEIGHT = 200
 BALANCE_BAND = 0.45  # the balance bar's width, as a share of its period
 POINT_SIZE = 30
-LABEL_GAP = 4  # px between two period labels written flat
+LABEL_GAP = 12  # px at least between two period labels written flat
 SERIES_LINES, SERIES_BALANCE, SERIES_INCOMPLETE = "series_lignes", "series_solde", "series_incompletes"
 
 
