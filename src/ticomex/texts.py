@@ -275,7 +275,7 @@ CONTRIBUTION_NOTE = (
 
 def contributions_table(frame, label: str, year: int) -> str:
     """The contributors' table: name, the year's value, the change (M€) and the contribution."""
-    headers = [label.capitalize(), f"{year} (M€)", f"Variation (M€)", "Contribution (points)"]
+    headers = [label.capitalize(), f"{year} (M€)", "Variation (M€)", "Contribution (pts)"]
     rows = []
     for row in frame.itertuples(index=False):
         pts = row.contribution_pts
