@@ -472,7 +472,7 @@ _DIMENSION_LABELS = {PRODUCT: "libelles_a129", PARTNER: "libelles_pays"}
 FLOW_VALUE_COLUMNS = {EXPORT: "exportations_eur", IMPORT: "importations_eur"}
 
 
-def quarters(con: Connection) -> list[tuple[int, int]]:
+def all_quarters(con: Connection) -> list[tuple[int, int]]:
     """Every (year, quarter) of the database, oldest first (read once per database)."""
 
     def compute() -> tuple[tuple[int, int], ...]:
@@ -494,7 +494,7 @@ def quarterly_totals(con: Connection, scope: Scope) -> pd.DataFrame:
             args,
         ).fetchall()
         found = {(int(y), int(q)): (int(e), int(i)) for y, q, e, i in rows}
-        grid = quarters(con)
+        grid = all_quarters(con)
         full = set(full_years(con))
         exports = [found.get(key, (0, 0))[0] for key in grid]
         imports = [found.get(key, (0, 0))[1] for key in grid]
