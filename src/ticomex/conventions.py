@@ -11,6 +11,8 @@ MARKDOWN_MIMETYPE = "text/markdown"
 METADATA_KEY = "ticomex"
 CHART_NAME = "name"
 CHART_DATA_FILES = "data_files"
+# The chart in words (one or two French sentences computed from its data): its text alternative.
+CHART_SUMMARY = "summary"
 # Written by each notebook in its data folder: the sheet's headline figures (published data).
 INDICATORS_FILE = "indicateurs.json"
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ticomex.conventions import DUCKDB_THREADS_VARIABLE
 from ticomex.errors import TicomexError
+from ticomex.params import MONACO
 from ticomex.texts import EXPORT, IMPORT, OTHERS
 
 QUARTERS_IN_YEAR = 4
@@ -133,12 +134,20 @@ class Connection:
         self.cursor = cursor
         self.identity = identity
         self.figures = figures
+        self.own = SharedFigures()  # the sheet's own figures read by several cells
 
     def shared(self, scope: Scope, key: tuple, compute: Callable[[], object]):
         """`compute()`, computed once per database for a region, France or the whole base."""
         if scope.level is Level.DEPARTMENT or self.identity.fingerprint is None:
             return compute()
         return self.figures.get((self.identity, scope, *key), compute)
+
+    def once(self, scope: Scope, key: tuple, compute: Callable[[], object]):
+        """`compute()`, once per sheet for a department, once per database for a region or
+        France (figures that several cells of a sheet read)."""
+        if scope.level is Level.DEPARTMENT:
+            return self.own.get((scope, *key), compute)
+        return self.shared(scope, key, compute)
 
     def __getattr__(self, name: str):
         return getattr(self.cursor, name)
@@ -447,3 +456,349 @@ def _labels(con: Connection, table: str, year: int) -> dict[str, str]:
         (table, year),
         lambda: dict(con.execute(f"SELECT code, libelle FROM {table} WHERE annee = ?", [year]).fetchall()),
     )
+
+
+# Change over time and exposure: the series of every quarter, and two consecutive years
+# of trade by product and partner, from which the changes, the exposure to one country
+# and the concentration are computed in Python (one query per place and year).
+
+CONTRIBUTORS_N = 5  # products and partners listed as contributing most to a year's change
+FIRST_FEW = 3  # the concentration's "first three"
+UNITED_STATES, CHINA = "US", "CN"
+PRODUCT, PARTNER = "a129", "pays"  # the two dimensions of trade (columns of `commerce`)
+# A dimension's code and label columns in the frames (as in the other frames and CSVs).
+DIMENSION_COLUMNS = {PRODUCT: ("code_a129", "produit"), PARTNER: ("code_pays", "pays")}
+_DIMENSION_LABELS = {PRODUCT: "libelles_a129", PARTNER: "libelles_pays"}
+FLOW_VALUE_COLUMNS = {EXPORT: "exportations_eur", IMPORT: "importations_eur"}
+
+
+def all_quarters(con: Connection) -> list[tuple[int, int]]:
+    """Every (year, quarter) of the database, oldest first (read once per database)."""
+
+    def compute() -> tuple[tuple[int, int], ...]:
+        rows = con.execute("SELECT annee, trimestre FROM commerce GROUP BY ALL ORDER BY ALL").fetchall()
+        return tuple((int(y), int(q)) for y, q in rows)
+
+    return list(con.shared(_WHOLE_DATABASE, ("quarters",), compute))
+
+
+def quarterly_totals(con: Connection, scope: Scope) -> pd.DataFrame:
+    """Exports, imports and balance of the place in every quarter of the database (zero
+    where it has no trade), and whether the quarter's year is a full year."""
+
+    def compute() -> pd.DataFrame:
+        where, args = scope.where()
+        rows = con.execute(
+            "SELECT annee, trimestre, coalesce(sum(valeur) FILTER (flux = 'E'), 0), "
+            f"coalesce(sum(valeur) FILTER (flux = 'I'), 0) FROM commerce WHERE {where} GROUP BY ALL",
+            args,
+        ).fetchall()
+        found = {(int(y), int(q)): (int(e), int(i)) for y, q, e, i in rows}
+        grid = all_quarters(con)
+        full = set(full_years(con))
+        exports = [found.get(key, (0, 0))[0] for key in grid]
+        imports = [found.get(key, (0, 0))[1] for key in grid]
+        return pd.DataFrame(
+            {
+                "annee": pd.Series([y for y, _ in grid], dtype="int64"),
+                "trimestre": pd.Series([q for _, q in grid], dtype="int64"),
+                "exportations_eur": pd.Series(exports, dtype="int64"),
+                "importations_eur": pd.Series(imports, dtype="int64"),
+                "solde_eur": pd.Series([e - i for e, i in zip(exports, imports)], dtype="int64"),
+                "annee_complete": pd.Series([y in full for y, _ in grid], dtype=bool),
+            }
+        )
+
+    return con.once(scope, ("quarterly_totals",), compute)
+
+
+def quarterly_series(con: Connection, scope: Scope, year: int) -> pd.DataFrame:
+    """The quarters up to the end of `year`, and those of the incomplete years after it when
+    no full year follows `year` (the latest quarters published), each with its label."""
+    totals = quarterly_totals(con, scope)
+    later_full_year = any(y > year for y in full_years(con))
+    keep = (totals["annee"] <= year) | ((totals["annee"] > year) & ~totals["annee_complete"] & (not later_full_year))
+    series = totals[keep].reset_index(drop=True)
+    series.insert(2, "periode", [quarter_label(y, q) for y, q in zip(series["annee"], series["trimestre"])])
+    return series
+
+
+def yearly_evolution(con: Connection, scope: Scope, year: int) -> pd.DataFrame:
+    """Exports, imports and balance of every full year up to `year`, with the change from
+    the previous year (`year_changes`)."""
+    totals = quarterly_totals(con, scope)
+    yearly = year_changes(totals[totals["annee_complete"] & (totals["annee"] <= year)])
+    yearly.insert(1, "periode", yearly["annee"].astype(str))
+    yearly["annee_complete"] = True
+    return yearly
+
+
+def year_changes(quarterly: pd.DataFrame) -> pd.DataFrame:
+    """Yearly sums of quarterly totals, with each flow's change from the previous year in
+    euros (`variation_<flow>_eur`) and in percent (`variation_<flow>_pct`, unrounded).
+
+    No change for the first year nor after a missing year; no percentage when the previous
+    year's value is zero (nor for the balance, whose sign may change)."""
+    columns = ["exportations_eur", "importations_eur", "solde_eur"]
+    yearly = quarterly.groupby("annee", as_index=False)[columns].sum().astype("int64")
+    follows = (yearly["annee"].diff() == 1).to_numpy()
+    for column in columns:
+        key = column.removesuffix("_eur")
+        previous = yearly[column].shift(1)
+        change = (yearly[column] - previous).where(follows)
+        yearly[f"variation_{key}_eur"] = change.astype("Int64")
+        if column != "solde_eur":
+            usable = follows & (previous != 0).to_numpy()
+            yearly[f"variation_{key}_pct"] = (100 * change / previous).where(usable).astype("float64")
+    return yearly
+
+
+def quarter_label(year: int, quarter: int) -> str:
+    """`2024 T1`: sorts as time goes."""
+    return f"{int(year)} T{int(quarter)}"
+
+
+class TradeCells:
+    """A place's trade in a year and the year before, by flow, product and partner, with
+    the sums each figure reads. Read-only: kept for the region and France."""
+
+    def __init__(self, year: int, rows: list[tuple[str, int, str, str, int]]) -> None:
+        self.year = year
+        self._sums: dict[tuple[str, int, str], dict[str, int]] = {}
+        self._products_with: dict[tuple[str, int, str], dict[str, int]] = {}
+        for flow, annee, a129, pays, value in rows:
+            value = int(value)
+            for dimension, code in ((PRODUCT, a129), (PARTNER, pays)):
+                sums = self._sums.setdefault((flow, annee, dimension), {})
+                sums[code] = sums.get(code, 0) + value
+            products = self._products_with.setdefault((flow, annee, pays), {})
+            products[a129] = products.get(a129, 0) + value
+
+    def sums(self, flow: str, year: int, dimension: str) -> dict[str, int]:
+        """Code → value of one flow in one year, by product or partner (a copy)."""
+        return dict(self._sums.get((flow, year, dimension), {}))
+
+    def products_with(self, flow: str, year: int, country: str) -> dict[str, int]:
+        """Product → value of one flow with one partner country (a copy)."""
+        return dict(self._products_with.get((flow, year, country), {}))
+
+
+def trade_cells(con: Connection, scope: Scope, year: int) -> TradeCells:
+    """The place's trade of `year` and `year - 1` by flow, product and partner (one query)."""
+
+    def compute() -> TradeCells:
+        where, args = scope.where()
+        rows = con.execute(
+            f"SELECT flux, annee, a129, pays, sum(valeur) FROM commerce "
+            f"WHERE annee IN (?, ?) AND {where} GROUP BY ALL",
+            [year - 1, year, *args],
+        ).fetchall()
+        return TradeCells(year, rows)
+
+    return con.once(scope, ("trade_cells", year), compute)
+
+
+def change_contributions(
+    con: Connection, scope: Scope, year: int, flow: str, dimension: str, n: int = CONTRIBUTORS_N
+) -> pd.DataFrame:
+    """The n products or partners whose change from `year - 1` to `year` is the largest in
+    absolute value (a partner absent one year counts zero), with their contribution to the
+    flow's change in percentage points (change / previous year's total; the contributions
+    of all items add up to the flow's percentage change; none when that total is zero)."""
+    cells = trade_cells(con, scope, year)
+    now, before = cells.sums(flow, year, dimension), cells.sums(flow, year - 1, dimension)
+    before_total = sum(before.values())
+    changes = {code: now.get(code, 0) - before.get(code, 0) for code in now.keys() | before.keys()}
+    ranked = sorted((c for c, v in changes.items() if v != 0), key=lambda c: (-abs(changes[c]), c))[:n]
+    labels = _labels(con, _DIMENSION_LABELS[dimension], year)
+    code_column, label_column = DIMENSION_COLUMNS[dimension]
+    return pd.DataFrame(
+        {
+            code_column: pd.Series(ranked, dtype="str"),
+            label_column: pd.Series([labels.get(c, c) for c in ranked], dtype="str"),
+            "valeur_precedente_eur": pd.Series([before.get(c, 0) for c in ranked], dtype="int64"),
+            "valeur_eur": pd.Series([now.get(c, 0) for c in ranked], dtype="int64"),
+            "variation_eur": pd.Series([changes[c] for c in ranked], dtype="int64"),
+            "contribution_pts": pd.Series(
+                [100 * changes[c] / before_total if before_total else float("nan") for c in ranked], dtype="float64"
+            ),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """How much of a place's flow goes to (comes from) one country, and the country's rank."""
+
+    country: str
+    flow: str
+    value_eur: int
+    total_eur: int
+    rank: int | None  # among the partners with a positive value; None: no trade with it
+    partners: int  # partners with a positive value
+
+    @property
+    def share_pct(self) -> float:
+        return 100 * self.value_eur / self.total_eur if self.total_eur else 0.0
+
+
+def exposure(con: Connection, scope: Scope, year: int, flow: str, country: str) -> Exposure:
+    """The share of the place's flow with `country` and its rank among partners (value
+    descending, then code: the partners chart's order)."""
+    by_partner = trade_cells(con, scope, year).sums(flow, year, PARTNER)
+    ranked = [code for code in sorted(by_partner, key=lambda c: (-by_partner[c], c)) if by_partner[code] > 0]
+    value = by_partner.get(country, 0)
+    rank = ranked.index(country) + 1 if country in ranked else None
+    return Exposure(country, flow, value, sum(by_partner.values()), rank, len(ranked))
+
+
+def products_with(con: Connection, scope: Scope, year: int, flow: str, country: str, n: int = TOP_N) -> pd.DataFrame:
+    """The n products the place exports most to (imports most from) `country`, with the
+    share of each product's flow that goes to (comes from) it (unrounded percent)."""
+    cells = trade_cells(con, scope, year)
+    with_country = cells.products_with(flow, year, country)
+    all_products = cells.sums(flow, year, PRODUCT)
+    ranked = sorted((c for c, v in with_country.items() if v > 0), key=lambda c: (-with_country[c], c))[:n]
+    labels = _labels(con, "libelles_a129", year)
+    return pd.DataFrame(
+        {
+            "code_a129": pd.Series(ranked, dtype="str"),
+            "produit": pd.Series([labels.get(c, c) for c in ranked], dtype="str"),
+            "valeur_eur": pd.Series([with_country[c] for c in ranked], dtype="int64"),
+            "part_produit_pct": pd.Series(
+                [100 * with_country[c] / all_products[c] if all_products.get(c) else 0.0 for c in ranked],
+                dtype="float64",
+            ),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Concentration:
+    """How much of a flow its first item and its first three items carry (unrounded percent),
+    and the Herfindahl index (sum of the squared shares in percent: 10 000 = one item)."""
+
+    first_code: str | None
+    first_share_pct: float
+    first_few_share_pct: float
+    herfindahl: float
+    items: int  # items with a positive value
+
+
+def concentration(values: dict[str, int]) -> Concentration:
+    """The concentration of one flow's values by item (items with a positive value only)."""
+    positive = {code: v for code, v in values.items() if v > 0}
+    whole = sum(positive.values())
+    if not whole:
+        return Concentration(None, 0.0, 0.0, 0.0, 0)
+    ranked = sorted(positive, key=lambda c: (-positive[c], c))
+    shares = [100 * positive[c] / whole for c in ranked]
+    return Concentration(ranked[0], shares[0], sum(shares[:FIRST_FEW]), sum(s * s for s in shares), len(ranked))
+
+
+def trade_concentration(con: Connection, scope: Scope, year: int, flow: str, dimension: str) -> Concentration:
+    """The place's flow concentration by partner or by product."""
+    return concentration(trade_cells(con, scope, year).sums(flow, year, dimension))
+
+
+@dataclass(frozen=True)
+class MeanConcentration:
+    """The mean over departments of each department's concentration figures."""
+
+    first_share_pct: float
+    first_few_share_pct: float
+    herfindahl: float
+    departments: int  # departments averaged: those with a sheet that had this flow
+
+
+def mean_department_concentration(con: Connection, year: int, flow: str, dimension: str) -> MeanConcentration:
+    """The simple mean, over the departments with a sheet (Monaco excluded) whose flow is
+    positive in `year`, of their concentration by partner or by product (once per database)."""
+
+    def compute() -> MeanConcentration:
+        rows = con.execute(
+            f"SELECT departement, {dimension}, sum(valeur) FROM commerce "
+            "WHERE annee = ? AND flux = ? AND departement <> ? GROUP BY ALL",
+            [year, flow, MONACO],
+        ).fetchall()
+        by_department: dict[str, dict[str, int]] = {}
+        for dep, code, value in rows:
+            by_department.setdefault(dep, {})[code] = int(value)
+        figures = [c for c in map(concentration, by_department.values()) if c.items]
+        count = len(figures)
+        if not count:
+            return MeanConcentration(0.0, 0.0, 0.0, 0)
+        return MeanConcentration(
+            sum(c.first_share_pct for c in figures) / count,
+            sum(c.first_few_share_pct for c in figures) / count,
+            sum(c.herfindahl for c in figures) / count,
+            count,
+        )
+
+    return con.shared(_WHOLE_DATABASE, ("mean_department_concentration", year, flow, dimension), compute)
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """A frame's rows as JSON-ready dicts: Python numbers, None for missing values."""
+    out = []
+    for row in frame.to_dict("records"):
+        out.append({k: None if _missing(v) else (v.item() if hasattr(v, "item") else v) for k, v in row.items()})
+    return out
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def label(con: Connection, dimension: str, year: int, code: str | None) -> str:
+    """A product's or partner's label in `year` (its code when it has none)."""
+    return "" if code is None else _labels(con, _DIMENSION_LABELS[dimension], year).get(code, code)
+
+
+def evolution_figures(yearly: pd.DataFrame, quarterly: pd.DataFrame, contributions: dict) -> dict:
+    """The `evolution` part of `indicateurs.json` (docs/architecture.md)."""
+    keys = {EXPORT: "exportations", IMPORT: "importations"}
+    return {
+        "annees": records(yearly.drop(columns=["periode", "annee_complete"])),
+        "trimestres": records(quarterly),
+        "contributions": {
+            keys[flow]: {
+                "produits" if dimension == PRODUCT else "pays": records(frame)
+                for (f, dimension), frame in contributions.items() if f == flow
+            }
+            for flow in keys if any(f == flow for f, _ in contributions)
+        },
+    }
+
+
+def exposure_figures(exposures: dict, products: dict, concentrations: dict) -> dict:
+    """The `exposition` part of `indicateurs.json` (docs/architecture.md)."""
+    levels = ["departement", "region", "france"]
+    out = {}
+    for (name, frame), ((flow, country), places) in zip(products.items(), exposures.items()):
+        out[name] = {
+            "flux": flow,
+            "code_pays": country,
+            **{
+                level: {"valeur_eur": e.value_eur, "total_eur": e.total_eur, "part_pct": e.share_pct,
+                        "rang": e.rank, "nombre_pays": e.partners}
+                for level, (_, e) in zip(levels, places)
+            },
+            "produits": records(frame),
+        }
+    out["concentration_exportations"] = {
+        "pays" if dimension == PARTNER else "produits": {
+            "premier": own.first_code,
+            "part_premier_pct": own.first_share_pct,
+            "part_trois_premiers_pct": own.first_few_share_pct,
+            "herfindahl": own.herfindahl,
+            "moyenne_departements": {
+                "part_premier_pct": mean.first_share_pct,
+                "part_trois_premiers_pct": mean.first_few_share_pct,
+                "herfindahl": mean.herfindahl,
+                "departements": mean.departments,
+            },
+        }
+        for dimension, (own, mean) in concentrations.items()
+    }
+    return out

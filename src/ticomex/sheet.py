@@ -16,7 +16,10 @@ import pandas as pd
 import yaml
 
 from ticomex import indicators, texts
-from ticomex.conventions import CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, INDICATORS_FILE, METADATA_KEY, PARAMETERS
+from ticomex.conventions import (
+    CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, INDICATORS_FILE, METADATA_KEY,
+    PARAMETERS, CHART_SUMMARY,
+)  # fmt: skip
 from ticomex.errors import TicomexError
 from ticomex.project import find_project
 from ticomex.vega import HTML_MIMETYPE, SvgConverter, svg_image
@@ -218,11 +221,14 @@ def md(text: str):
 SVGS = SvgConverter()
 
 
-def show_chart(spec: dict, name: str, data_files: list[str] | None = None, *, svgs: SvgConverter = SVGS):
+def show_chart(
+    spec: dict, name: str, data_files: list[str] | None = None, *, summary: str | None = None, svgs: SvgConverter = SVGS
+):
     """Display a chart: its Vega-Lite spec, as the renderer and browsers read it, and its
     SVG, drawn once here, as an HTML image (alt: the spec's title, else the chart's name)
     for the front ends that draw no Vega-Lite v6, untrusted notebooks included, and for
-    the PDF; the output's metadata names the chart and its data files."""
+    the PDF; the output's metadata names the chart, its data files and, when given, its
+    `summary` (the chart in words)."""
     from IPython.display import display
 
     title = spec.get("title")
@@ -234,7 +240,8 @@ def show_chart(spec: dict, name: str, data_files: list[str] | None = None, *, sv
             "text/plain": f"<chart {name}>",
         },
         raw=True,
-        metadata={METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: list(data_files or [])}},
+        metadata={METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: list(data_files or []),
+                                 **({CHART_SUMMARY: summary} if summary else {})}},
     )
 
 

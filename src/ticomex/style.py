@@ -31,7 +31,8 @@ LINK_COLOR = "#1d4f91"
 DEMO_BACKGROUND = "#fff4d6"  # the demo note at the top of each page
 DEMO_BORDER = "#d08a00"
 DEMO_TEXT = "#8a5a00"  # the demo note heading each PDF page
-RULE_COLOR = "#d9dee5"  # the lines under the site's header and above its footer
+RULE_COLOR = "#d9dee5"
+INCOMPLETE_FILL = "#eceff3"  # behind the quarters of an incomplete year  # the lines under the site's header and above its footer
 
 # The index's map of departments, coloured by classes of an indicator (light to dark):
 # exports in violet, imports in blue, the balance from red (deficit) to green (surplus).

@@ -215,6 +215,280 @@ def department_word(count: int) -> str:
     return f"{in_words(count)} département" + ("s" if count > 1 else "")
 
 
-def percent(value: str) -> str:
-    """A share as the sheets print it: `1.9%`."""
+def with_percent_sign(value: str) -> str:
+    """A share as the sheets print it: `1.9` → `1.9%`."""
     return f"{value}%"
+
+
+# Change over time and exposure (the sections "Évolution" and "Exposition").
+MINUS = "\u2212"  # as the charts print negative numbers (d3-format's minus sign)
+CHANGE_DECIMALS = 1
+EXPOSURE_DECIMALS = 1
+INCOMPLETE_YEAR = "année incomplète"
+FLOW_NOUNS = {EXPORT: "exportations", IMPORT: "importations"}
+BALANCE_NOUN = "solde commercial"
+# A partner country named in the prose: (name, "to it" for exports, "from it" for imports).
+COUNTRIES = {
+    "US": {"name": "les États-Unis", EXPORT: "vers les États-Unis", IMPORT: "en provenance des États-Unis"},
+    "CN": {"name": "la Chine", EXPORT: "vers la Chine", IMPORT: "en provenance de Chine"},
+}
+FLOW_PARTNER = {EXPORT: "pays client", IMPORT: "pays fournisseur"}
+FLOW_PARTNERS = {EXPORT: "pays clients", IMPORT: "pays fournisseurs"}
+FLOW_VERB = {EXPORT: "exportés", IMPORT: "importés"}
+
+
+def _drop_zeros(text: str) -> str:
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def percent(value: float, decimals: int = EXPOSURE_DECIMALS) -> str:
+    """An unrounded percentage as the sheets print shares: `8.1`, `2`, `0.05` (no sign)."""
+    text = _drop_zeros(f"{_half_up(Decimal(repr(float(value))), decimals):.{decimals}f}")
+    return "0" if text in ("-0", "") else text
+
+
+def signed(text: str) -> str:
+    """`4.2` → `+4.2`, `-4.2` → `−4.2`, `0` → `0`."""
+    if text.startswith("-"):
+        return MINUS + text[1:]
+    return text if text in ("0", "0.0") else "+" + text
+
+
+def signed_millions(euros: int) -> str:
+    """`12_700_000` → `+12.7`, `-3_000_000` → `−3.0` (millions of euros, one decimal)."""
+    magnitude = millions(abs(int(euros)))
+    if magnitude == "0.0":
+        return magnitude
+    return ("+" if euros > 0 else MINUS) + magnitude
+
+
+def change_percent(change: int, previous: int, decimals: int = CHANGE_DECIMALS) -> str:
+    """The change in percent of the previous value, signed, rounded half up (away from
+    zero), trailing zeros dropped: `+4.2%`, `−10%`, `0%`."""
+    sign = -1 if change < 0 else 1
+    rounded = _half_up(Fraction(abs(int(change)) * 100, abs(int(previous))), decimals)
+    text = _drop_zeros(f"{rounded:.{decimals}f}")
+    if text == "0":
+        return "0%"
+    return ("+" if sign > 0 else MINUS) + text + "%"
+
+
+def rank_ordinal(rank: int) -> str:
+    """`1` → `1er`, `3` → `3e`."""
+    return "1er" if rank == 1 else f"{rank}e"
+
+
+def rank_ordinal_feminine(rank: int) -> str:
+    """`1` → `1re`, `3` → `3e` (une destination)."""
+    return "1re" if rank == 1 else f"{rank}e"
+
+
+def flow_change_sentence(flow: str, year: int, value: int, previous: int | None) -> str:
+    """`En 2024, les exportations s'élèvent à 314.9 millions d'euros, +4.2% par rapport à
+    2023 (+12.7 millions d'euros).`; the previous year's value None: no comparison."""
+    noun = FLOW_NOUNS[flow]
+    text = f"En {year}, les {noun} s'élèvent à {millions(value)} millions d'euros"
+    if previous is None:
+        return text + "."
+    if previous == 0:
+        return text + f" ; elles étaient nulles en {year - 1}."
+    change = value - previous
+    return (
+        text + f", {change_percent(change, previous)} par rapport à {year - 1} "
+        f"({signed_millions(change)} millions d'euros)."
+    )
+
+
+def balance_change_sentence(year: int, balance: int, previous: int | None) -> str:
+    """`Le solde commercial est de +136.8 millions d'euros en 2024 (−3.1 millions d'euros
+    par rapport à 2023).`"""
+    text = f"Le {BALANCE_NOUN} est de {signed_millions(balance)} millions d'euros en {year}"
+    if previous is None:
+        return text + "."
+    return text + f" ({signed_millions(balance - previous)} millions d'euros par rapport à {year - 1})."
+
+
+def single_year_sentence(years: list[int]) -> str:
+    """Why the change from the previous year is not shown."""
+    if not years:
+        return "La base ne contient aucune année complète : l'évolution annuelle ne peut pas être calculée."
+    return (
+        f"La base ne contient pas l'année {years[-1] - 1} complète : l'évolution par rapport à "
+        "l'année précédente ne peut pas être calculée."
+    )
+
+
+def incomplete_years_sentence(years: list[int]) -> str:
+    """The quarterly series' note on incomplete years (none: an empty text)."""
+    if not years:
+        return ""
+    listed = " et ".join(map(str, years))
+    plural = "sont incomplètes" if len(years) > 1 else "est incomplète"
+    return (
+        f"Sur fond grisé, l'année {listed} {plural} : ses trimestres publiés sont "
+        "montrés, ils ne se comparent pas à une année entière."
+        if len(years) == 1
+        else f"Sur fond grisé, les années {listed} {plural} : leurs trimestres publiés sont montrés."
+    )
+
+
+def markdown_table(headers: list[str], rows: list[list[str]], right: int = 1) -> str:
+    """A Markdown pipe table; the columns from index `right` on are right-aligned (figures)."""
+    align = ["---" if i < right else "---:" for i in range(len(headers))]
+    lines = [headers, align, *rows]
+    return "\n".join("| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |" for line in lines)
+
+
+def contributions_intro(flow: str, dimension_plural: str, year: int) -> str:
+    return (
+        f"Les {dimension_plural} dont la variation pèse le plus sur l'évolution des "
+        f"{FLOW_NOUNS[flow]} entre {year - 1} et {year} :"
+    )
+
+
+CONTRIBUTION_NOTE = (
+    "La contribution est la variation d'un produit ou d'un pays rapportée au total de "
+    "l'année précédente, en points de pourcentage : les contributions de tous les produits "
+    "(ou de tous les pays) s'additionnent pour donner l'évolution totale."
+)
+
+
+def contributions_table(frame, label: str, year: int) -> str:
+    """The contributors' table: name, the year's value, the change (M€) and the contribution."""
+    headers = [label.capitalize(), f"{year} (M€)", "Variation (M€)", "Contribution (pts)"]
+    rows = []
+    for row in frame.itertuples(index=False):
+        pts = row.contribution_pts
+        points = "" if pts != pts else signed(percent(pts, CHANGE_DECIMALS))
+        rows.append([getattr(row, label), millions(row.valeur_eur), signed_millions(row.variation_eur), points])
+    return markdown_table(headers, rows)
+
+
+def exposure_sentence(flow: str, country: str, year: int, exposure) -> str:
+    """`En 2024, 8.1% des exportations du département partent vers les États-Unis (45.3
+    millions d'euros) : c'est sa 3e destination.`"""
+    words = COUNTRIES[country]
+    if not exposure.value_eur:
+        return no_trade_sentence(flow, country, year)
+    verb = "partent" if flow == EXPORT else "sont"
+    role = "destination" if flow == EXPORT else "origine"
+    return (
+        f"En {year}, {percent(exposure.share_pct)}% des {FLOW_NOUNS[flow]} du département {verb} "
+        f"{words[flow]} ({millions(exposure.value_eur)} millions d'euros) : "
+        f"{words['name']} {'sont' if country == 'US' else 'est'} sa {rank_ordinal_feminine(exposure.rank)} "
+        f"{role} sur {exposure.partners} pays."
+    )
+
+
+def no_trade_sentence(flow: str, country: str, year: int) -> str:
+    return f"Le département n'a enregistré aucune {FLOW_NOUNS[flow][:-1]} {COUNTRIES[country][flow]} en {year}."
+
+
+def exposure_table(flow: str, country: str, places: list[tuple[str, object]]) -> str:
+    """The share and rank of `country` for the department, its region and France."""
+    headers = ["", *(name for name, _ in places)]
+    share_row = [f"Part des {FLOW_NOUNS[flow]} {COUNTRIES[country][flow]}"]
+    rank_row = [f"Rang parmi les {FLOW_PARTNERS[flow]}"]
+    for _, exposure in places:
+        share_row.append(f"{percent(exposure.share_pct)}%")
+        rank_row.append(rank_ordinal(exposure.rank) if exposure.rank else "–")
+    return markdown_table(headers, [share_row, rank_row])
+
+
+def products_with_table(flow: str, country: str, frame) -> str:
+    """The first products traded with `country`: value and the share of each product's flow."""
+    headers = ["Produit", "Valeur (M€)", f"Part du produit {COUNTRIES[country][flow]}"]
+    rows = [[row.produit, millions(row.valeur_eur), f"{percent(row.part_produit_pct)}%"]
+            for row in frame.itertuples(index=False)]
+    return markdown_table(headers, rows)
+
+
+def products_with_title(flow: str, country: str, place: str, year: int) -> str:
+    return f"Premiers produits {FLOW_VERB[flow]} {COUNTRIES[country][flow]}, {place} ({year})"
+
+
+def concentration_sentence(by_partner, by_product, partner_name: str, product_name: str, mean_partner, mean_product, year: int) -> str:
+    """The export concentration, by partner and by product, against the departments' mean."""
+    return (
+        f"En {year}, le premier pays client du département ({partner_name}) reçoit "
+        f"{percent(by_partner.first_share_pct)}% de ses exportations et les trois premiers "
+        f"{percent(by_partner.first_few_share_pct)}% (moyenne des départements : "
+        f"{percent(mean_partner.first_share_pct)}% et {percent(mean_partner.first_few_share_pct)}%). "
+        f"Le premier produit exporté ({product_name}) en représente {percent(by_product.first_share_pct)}% "
+        f"et les trois premiers {percent(by_product.first_few_share_pct)}% (moyenne des départements : "
+        f"{percent(mean_product.first_share_pct)}% et {percent(mean_product.first_few_share_pct)}%)."
+    )
+
+
+def concentration_note(departments: int, year: int) -> str:
+    return (
+        f"La moyenne des départements est la moyenne simple des parts calculées pour chacun "
+        f"des {departments} départements ayant exporté en {year} (Monaco exclu) : elle situe "
+        "le département par rapport à un département type, et non à la France entière, dont "
+        "les exportations, additionnées sur tout le territoire, sont bien moins concentrées."
+    )
+
+
+def concentration_table(by_partner, by_product, partner_name: str, product_name: str, mean_partner, mean_product) -> str:
+    """Export concentration by partner and by product, beside the departments' mean."""
+    headers = ["Part des exportations", "Département", "Moyenne des départements"]
+    rows = [
+        [f"Premier pays client ({partner_name})", by_partner.first_share_pct, mean_partner.first_share_pct],
+        ["Trois premiers pays clients", by_partner.first_few_share_pct, mean_partner.first_few_share_pct],
+        [f"Premier produit ({product_name})", by_product.first_share_pct, mean_product.first_share_pct],
+        ["Trois premiers produits", by_product.first_few_share_pct, mean_product.first_few_share_pct],
+    ]
+    return markdown_table(headers, [[name, f"{percent(a)}%", f"{percent(b)}%"] for name, a, b in rows])
+
+
+def evolution_summary(yearly) -> str:
+    """The yearly chart in words: the first and last years' exports, imports and balance."""
+    first, last = yearly.iloc[0], yearly.iloc[-1]
+    y0, y1 = int(first["annee"]), int(last["annee"])
+    if y0 == y1:
+        return (
+            f"En {y0}, exportations : {millions(first['exportations_eur'])} millions d'euros ; importations : "
+            f"{millions(first['importations_eur'])} ; solde : {signed_millions(first['solde_eur'])}."
+        )
+    return (
+        f"De {y0} à {y1}, les exportations passent de {millions(first['exportations_eur'])} à "
+        f"{millions(last['exportations_eur'])} millions d'euros et les importations de "
+        f"{millions(first['importations_eur'])} à {millions(last['importations_eur'])} millions d'euros. "
+        f"Le solde passe de {signed_millions(first['solde_eur'])} à {signed_millions(last['solde_eur'])} "
+        "millions d'euros."
+    )
+
+
+def quarterly_summary(series) -> str:
+    """The quarterly chart in words: the span, each flow's lowest and highest quarter."""
+    parts = []
+    for flow in (EXPORT, IMPORT):
+        column = f"{FLOW_NOUNS[flow]}_eur"
+        values = series[column].tolist()
+        low = values.index(min(values))
+        high = values.index(max(values))
+        parts.append(
+            f"{FLOW_NOUNS[flow]} de {millions(values[low])} ({series['periode'].iloc[low]}) à "
+            f"{millions(values[high])} millions d'euros ({series['periode'].iloc[high]})"
+        )
+    text = f"Par trimestre, de {series['periode'].iloc[0]} à {series['periode'].iloc[-1]} : {parts[0]} ; {parts[1]}."
+    incomplete = sorted({int(y) for y, full in zip(series["annee"], series["annee_complete"]) if not full})
+    if incomplete:
+        text += f" Année incomplète : {', '.join(map(str, incomplete))}."
+    return text
+
+
+def products_with_summary(flow: str, country: str, frame) -> str:
+    """The first products traded with `country` in words."""
+    rows = list(frame.itertuples(index=False))
+    first = rows[0]
+    text = (
+        f"Premier produit {FLOW_VERB[flow][:-1]} {COUNTRIES[country][flow]} : {first.produit} "
+        f"({millions(first.valeur_eur)} millions d'euros)"
+    )
+    following = [f"{r.produit} ({millions(r.valeur_eur)})" for r in rows[1:3]]
+    if following:
+        text += ", puis " + " et ".join(following)
+    return text + "."

@@ -12,6 +12,7 @@ from ticomex.charts.layout import ribbon_path, sankey_layout, spread_labels, tre
 from ticomex.charts.message import NO_TRADE_MESSAGE, message_chart
 from ticomex.charts.partners import partners_chart
 from ticomex.charts.sankey import sankey_chart
+from ticomex.charts.series import series_chart
 from ticomex.charts.text import chart_font, configured_font, text_width
 from ticomex.charts.treemap import treemap_chart
 
@@ -29,6 +30,7 @@ __all__ = [
     "ribbon_path",
     "sankey_chart",
     "sankey_layout",
+    "series_chart",
     "spread_labels",
     "text_width",
     "titled",

@@ -119,13 +119,13 @@ def table_rows(rows: tuple[DepartmentRow, ...]) -> list[dict]:
                 "code": row.code,
                 "label": f"{row.name} ({row.code})",
                 "published": row.published,
-                "area_share": texts.percent(texts.share(round(row.area_share * 100), 100, 0)),
+                "area_share": texts.with_percent_sign(texts.share(round(row.area_share * 100), 100, 0)),
                 "exports": _meur(row.exports_eur),
                 "imports": _meur(row.imports_eur),
                 "balance": _meur(row.balance_eur),
                 "balance_negative": row.published and row.balance_eur < 0,
                 "region": row.region_name,
-                "region_share": texts.percent(
+                "region_share": texts.with_percent_sign(
                     texts.share(row.exports_eur, row.region_exports_eur, texts.REGION_SHARE_DECIMALS)
                 )
                 if row.published
