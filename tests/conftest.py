@@ -74,3 +74,40 @@ def html_image(text: str | list[str]) -> tuple[str, str]:
     prefix = "data:image/svg+xml;base64,"
     assert attrs["src"].startswith(prefix)
     return attrs["alt"], base64.b64decode(attrs["src"][len(prefix):], validate=True).decode("utf-8")
+
+
+# Departments of every kind: Alps, Paris region, overseas, Corsica.
+SAMPLE_DEPARTMENTS = ("05", "92", "9A", "20")
+
+
+@pytest.fixture(scope="session")
+def sample_site(demo_release, tmp_path_factory) -> Path:
+    """`ticomex build` of the sample departments on the demo release: the output folder."""
+    from ticomex.cli import main
+
+    tmp = tmp_path_factory.mktemp("site")
+    args = ["build", "--raw", str(demo_release), "--db", str(tmp / "t.duckdb"), "--out", str(tmp / "out"),
+            "--params", str(tmp / "params"), "--only", *SAMPLE_DEPARTMENTS]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(PROJECT)  # _quarto.yml and the template are found from the project root
+        assert main(args) == 0
+    return tmp / "out"
+
+
+@pytest.fixture(scope="session")
+def served_site(sample_site):
+    """The sample build's `site/` served as the web root on 127.0.0.1: its base URL."""
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(sample_site / "site")))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

@@ -57,8 +57,9 @@ def _read_net_log(path: Path) -> dict:
         return json.loads(text.rstrip().rstrip(",") + "]}")
 
 
-def open_page(url: str, workdir: Path) -> tuple[str, list[str], list[str]]:
-    """(DOM after scripts ran, console messages, URLs the page requested)."""
+def open_page(url: str, workdir: Path, height: int = 900) -> tuple[str, list[str], list[str]]:
+    """(DOM after scripts ran, console messages, URLs the page requested); a window
+    `height` px tall (a chart turns interactive as it nears the screen)."""
     net_log = workdir / "net.json"
     result = subprocess.run(
         [
@@ -76,6 +77,7 @@ def open_page(url: str, workdir: Path) -> tuple[str, list[str], list[str]]:
             # Belt and braces: no host but this machine resolves, whatever asks.
             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
             f"--user-data-dir={workdir / 'profile'}",
+            f"--window-size=1280,{height}",
             "--virtual-time-budget=5000",
             "--dump-dom",
             "--enable-logging=stderr",
@@ -107,8 +109,12 @@ def open_page(url: str, workdir: Path) -> tuple[str, list[str], list[str]]:
     return result.stdout, console, requested
 
 
+VOID_ELEMENTS = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
 class ChartContainers(HTMLParser):
-    """For each `div.vega` chart container: the tags and texts found inside it."""
+    """For each chart (`figure` with a `data-spec`): the tags and texts inside its drawing
+    (`div.dessin`: the static image, then the interactive chart the script adds)."""
 
     def __init__(self, html: str):
         super().__init__(convert_charrefs=True)
@@ -124,9 +130,9 @@ class ChartContainers(HTMLParser):
         if tag == "section" and "region" in (attrs.get("class") or ""):
             self.hidden[f"section#{len(self.hidden)}"] = "hidden" in attrs
         if self._depth:
-            self._depth += 1
+            self._depth += tag not in VOID_ELEMENTS  # no end tag follows these
             self.charts[-1]["tags"].append(tag)
-        elif tag == "div" and "vega" in (attrs.get("class") or "").split():
+        elif tag == "div" and "dessin" in (attrs.get("class") or "").split():
             self._depth = 1
             self.charts.append({"tags": [], "text": []})
 
@@ -143,21 +149,38 @@ class ChartContainers(HTMLParser):
             self.charts[-1]["text"].append(data)
 
 
+def interactive_page(url: str, workdir: Path) -> tuple[int, list[str], list[str]]:
+    """The page in Chromium (DevTools protocol), scrolled chart by chart as a reader does
+    until each is interactive: (charts made interactive, their texts, resources loaded)."""
+    from test_accessibility import load, make_interactive
+    from test_notebook_frontends import Browser
+
+    browser = Browser(workdir)
+    try:
+        browser.call("Page.enable")
+        load(browser, url)
+        count = make_interactive(browser)
+        texts = browser.evaluate("[...document.querySelectorAll('.interactif > svg')].map(s => s.textContent)")
+        resources = browser.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    finally:
+        browser.close()
+    return count, texts, resources
+
+
 def test_department_page_draws_its_charts_offline(served, tmp_path):
     out, base = served
     dom, console, requested = open_page(f"{base}/site/05.html", tmp_path)
-    charts = ChartContainers(dom).charts
     static = ChartContainers((out / "site" / "05.html").read_text(encoding="utf-8")).charts
-    assert len(charts) == len(static) == 1
-    assert static[0]["tags"] == [], "before scripts run the container is empty"
-    assert "svg" in charts[0]["tags"] or "canvas" in charts[0]["tags"]
-    assert charts[0]["tags"].count("path") >= 3  # the three bars
-    labels = "".join(charts[0]["text"])
-    assert FRENCH_LABEL in labels, "axis labels must use the spec's number locale"
-    assert "Côte d'Ivoire" in labels
+    assert len(ChartContainers(dom).charts) == len(static) == 1
+    assert static[0]["tags"] == ["img"], "before scripts run: the static drawing"
     assert console == []
-    assert f"{base}/site/assets/vega.js" in requested
     assert [u for u in requested if not u.startswith(f"{base}/")] == []
+    count, texts, resources = interactive_page(f"{base}/site/05.html", tmp_path / "cdp")
+    assert count == 1 and len(texts) == 1
+    assert FRENCH_LABEL in texts[0], "axis labels must use the spec's number locale"
+    assert "Côte d'Ivoire" in texts[0]
+    assert f"{base}/site/assets/vega.js" in resources
+    assert [u for u in resources if not u.startswith(f"{base}/")] == []
 
 
 def test_index_filter_hides_what_does_not_match(served, tmp_path):

@@ -13,6 +13,7 @@ from ticomex.cli import main
 
 pytestmark = pytest.mark.slow  # kernels and a full render
 
+LINK_TAG = re.compile(r"<a\s[^>]*>", re.I)  # a link is followed by a reader, never fetched
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//""", re.I)
 
 
@@ -34,7 +35,7 @@ def test_build_two_departments(built):
     for dep in ("05", "92"):
         assert (out / "notebooks" / f"{dep}.ipynb").is_file()
         assert (out / "site" / "data" / dep / "indicateurs.json").is_file()
-        assert (out / "pdf" / f"{dep}.pdf").is_file()
+        assert (out / "site" / "pdf" / f"{dep}.pdf").is_file()
     index = (out / "site" / "index.html").read_text(encoding="utf-8")
     assert "Hautes-Alpes" in index and "Hauts-de-Seine" in index
     assert not (out / "failed").exists() or not any((out / "failed").iterdir())
@@ -45,7 +46,7 @@ def test_pages_reference_no_external_url(built):
     pages = list((tmp / "out" / "site").rglob("*.html")) + list((tmp / "out" / "site").rglob("*.css"))
     assert len(pages) >= 3
     for page in pages:
-        found = EXTERNAL.findall(page.read_text(encoding="utf-8"))
+        found = EXTERNAL.findall(LINK_TAG.sub("", page.read_text(encoding="utf-8")))
         assert not found, f"{page.name}: {found[:3]}"
 
 
@@ -58,7 +59,7 @@ def test_pdf_holds_the_seed_total_lines(built, shared):
             for line in seed_file.read_text(encoding="utf-8").splitlines()
             if line.replace("**", "").strip().startswith(("Total des", "soit "))
         ]
-        reader = PdfReader(tmp / "out" / "pdf" / f"{dep}.pdf")
+        reader = PdfReader(tmp / "out" / "site" / "pdf" / f"{dep}.pdf")
         text = re.sub(r"[ \t]+", " ", "\n".join(p.extract_text() for p in reader.pages))
         for line in expected:
             assert line in text, (dep, line)
@@ -76,7 +77,7 @@ def test_failing_department_leaves_the_others_and_a_stale_page_says_so(built, ca
                       encoding="utf-8")
     good_92 = (params / "92.yaml").read_text(encoding="utf-8")
     (params / "92.yaml").write_text(good_92.replace("territories:", "territories: 5\nformer_territories:"), encoding="utf-8")
-    pdf_before = (tmp / "out" / "pdf" / "05.pdf").read_bytes()
+    pdf_before = (tmp / "out" / "site" / "pdf" / "05.pdf").read_bytes()
     only = args.index("--only")
     try:
         with pytest.MonkeyPatch.context() as mp:
@@ -90,7 +91,7 @@ def test_failing_department_leaves_the_others_and_a_stale_page_says_so(built, ca
     assert code != 0
     assert (tmp / "out" / "failed" / "2A.ipynb").is_file()
     assert (tmp / "out" / "site" / "05.html").is_file()
-    assert (tmp / "out" / "pdf" / "05.pdf").read_bytes() == pdf_before
+    assert (tmp / "out" / "site" / "pdf" / "05.pdf").read_bytes() == pdf_before
     assert "FAILED 92: TicomexError:" in printed and "92.yaml, line " in printed and "territories should be a list" in printed
     assert "stale: 92 —" in printed and "2A" not in printed.split("stale:")[1]
     assert re.search(r"^build finished in \d+\.\d s$", printed, re.M)
@@ -105,7 +106,7 @@ def test_failing_department_leaves_the_others_and_a_stale_page_says_so(built, ca
         assert main(args) == 0
     assert "Fiche non mise à jour" not in (tmp / "out" / "site" / "92.html").read_text(encoding="utf-8")
     assert not (tmp / "out" / "failed" / "92.ipynb").exists()
-    reader = PdfReader(tmp / "out" / "pdf" / "92.pdf")
+    reader = PdfReader(tmp / "out" / "site" / "pdf" / "92.pdf")
     assert "Fiche non mise à jour" not in reader.pages[0].extract_text()
 
 
@@ -125,11 +126,15 @@ def test_real_page_draws_every_chart_in_chromium(built, tmp_path):
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         dom, console, requested = test_browser.open_page(f"{base}/site/92.html", tmp_path)
+        count, _, resources = test_browser.interactive_page(f"{base}/site/92.html", tmp_path / "cdp")
     finally:
         server.shutdown()
         server.server_close()
     charts = test_browser.ChartContainers(dom).charts
-    assert len(charts) == len(template_chart_names())
-    assert all("svg" in c["tags"] or "canvas" in c["tags"] for c in charts)
+    static = test_browser.ChartContainers((out / "site" / "92.html").read_text(encoding="utf-8")).charts
+    assert len(charts) == len(static) == len(template_chart_names())
+    assert all(c["tags"] == ["img"] for c in static), "every chart drawn before any script"
+    assert count == len(static), "every chart interactive once on screen"
+    assert resources and all(u.startswith(f"{base}/") for u in resources)
     assert console == []
     assert requested and all(u.startswith(f"{base}/") for u in requested)

@@ -216,8 +216,8 @@ def test_show_chart_displays_the_spec_and_its_svg_drawn_once():
     svgs = SvgConverter()
     spec = {"data": {"values": [{"a": 1}, {"a": 2}]}, "mark": "point", "encoding": {"x": {"field": "a"}}}
     with capture_output() as captured:
-        show_chart(spec, "essai", ["essai.csv"], svgs=svgs)
-        show_chart(json.loads(json.dumps(spec)), "essai", ["essai.csv"], svgs=svgs)
+        show_chart(spec, "essai", ["essai.csv"], summary="Deux points.", svgs=svgs)
+        show_chart(json.loads(json.dumps(spec)), "essai", ["essai.csv"], summary="Deux points.", svgs=svgs)
     first, second = captured.outputs
     assert first.data == second.data and svgs.conversions == 1
     assert set(first.data) == {CHART, "text/html", "text/plain"}
@@ -226,10 +226,17 @@ def test_show_chart_displays_the_spec_and_its_svg_drawn_once():
     for folder in load_config(PROJECT).font_paths:
         vl_convert.register_font_directory(str(folder))
     assert html_image(first.data["text/html"]) == ("essai", vl_convert.vegalite_to_svg(spec))
-    assert first.metadata == {METADATA_KEY: {CHART_NAME: "essai", "data_files": ["essai.csv"]}}
+    assert first.metadata == {
+        METADATA_KEY: {CHART_NAME: "essai", "data_files": ["essai.csv"], "summary": "Deux points."}
+    }
     outside = {"data": {"url": "https://example.invalid/a.csv"}, "mark": "point"}
     with pytest.raises(TicomexError, match="chart 'externe' could not be drawn"):
-        show_chart(outside, "externe", svgs=svgs)
+        show_chart(outside, "externe", ["e.csv"], summary="Rien.", svgs=svgs)
+    # The contract: every chart has its data and a summary.
+    with pytest.raises(TicomexError, match="chart 'essai': no data file"):
+        show_chart(spec, "essai", [], summary="Deux points.", svgs=svgs)
+    with pytest.raises(TicomexError, match="chart 'essai': no summary"):
+        show_chart(spec, "essai", ["essai.csv"], summary=" ", svgs=svgs)
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from pathlib import Path
 import pypdf
 import pytest
 from test_render_fixtures import (
+    CHART_SUMMARY_TEXT,
     CODE_MARKER,
     DEPARTMENTS,
     HTML_OUTPUT_MARKER,
@@ -89,17 +90,18 @@ def test_site_has_index_pages_assets_and_data(published):
     assert (site / "index.html").is_file()
     for code in CODES:
         assert (site / f"{code}.html").is_file()
-        assert (published / "pdf" / f"{code}.pdf").is_file()
+        assert (published / "site" / "pdf" / f"{code}.pdf").is_file()
         source = published / "notebooks" / "data" / code
         assert snapshot(site / "data" / code) == snapshot(source)
-    # The Vega bundle is written once and shared by every page.
-    scripts = sorted(str(p.relative_to(site)) for p in site.rglob("*.js"))
+    # The Vega bundle is written once and shared by every page; a page loads only the
+    # small deferred script, which loads Vega and a chart's spec when the chart nears the screen.
+    scripts = sorted(str(p.relative_to(site)) for p in site.rglob("*.js") if p.parent.name == "assets")
     assert scripts == ["assets/carte.js", "assets/ticomex.js", "assets/vega.js"]
     assert "window.vegaEmbed=" in (site / "assets" / "vega.js").read_text(encoding="utf-8")
     for code in CODES:
         tags = Elements((site / f"{code}.html").read_text(encoding="utf-8")).tags
-        sources = [attrs["src"] for tag, attrs in tags if tag == "script" and "src" in attrs]
-        assert sources == ["assets/vega.js", "assets/ticomex.js"]
+        scripts = [attrs for tag, attrs in tags if tag == "script"]
+        assert [(a["src"], "defer" in a) for a in scripts] == [("assets/ticomex.js", True)]
     assert not list(published.glob(".render-*")), "the staging folder must be removed"
 
 
@@ -130,14 +132,15 @@ def test_page_shows_content_in_order_and_no_code(published):
 def test_page_embeds_each_chart_with_its_spec_and_data_link(published):
     html = (published / "site" / "05.html").read_text(encoding="utf-8")
     tags = Elements(html).tags
-    containers = [attrs for tag, attrs in tags if tag == "div" and "vega" in attrs.get("class", "")]
-    assert len(containers) == 1
-    spec_id = containers[0]["data-spec"]
-    spec_text = re.search(
-        rf'<script type="application/json" id="{spec_id}">(.*?)</script>', html, re.DOTALL
-    ).group(1)
-    spec = json.loads(spec_text)
+    figures = [attrs for tag, attrs in tags if tag == "figure" and "data-spec" in attrs]
+    assert len(figures) == 1
+    spec_script = (published / "site" / figures[0]["data-spec"]).read_text(encoding="utf-8")
+    spec = json.loads(re.fullmatch(r"window\.ticomexSpec && window\.ticomexSpec\(document\.currentScript, (.*)\);\n", spec_script, re.DOTALL).group(1))
     assert spec == json.loads(json.dumps(chart_spec()))  # the notebook's spec, locale included
+    (image,) = [attrs for tag, attrs in tags if tag == "img"]
+    assert (published / "site" / image["src"]).read_text(encoding="utf-8").startswith("<svg")
+    assert image["alt"].startswith("Graphique : ") and image["aria-describedby"] == "resume-pays"
+    assert CHART_SUMMARY_TEXT in Elements(html).visible_text()
     links = [
         attrs["href"]
         for tag, attrs in tags
@@ -145,7 +148,7 @@ def test_page_embeds_each_chart_with_its_spec_and_data_link(published):
     ]
     assert links == ["data/05/pays.csv"]
     assert (published / "site" / links[0]).is_file()
-    assert ["../pdf/05.pdf"] == [
+    assert ["pdf/05.pdf"] == [
         a["href"] for t, a in tags if t == "a" and a.get("href", "").endswith(".pdf")
     ]
 
@@ -162,14 +165,14 @@ def test_demo_note_on_every_demo_page_and_the_index(published):
 def test_index_groups_departments_by_region_with_pages_pdfs_and_filter(published):
     html = (published / "site" / "index.html").read_text(encoding="utf-8")
     sections = re.findall(
-        r'<section class="region" id="region-\w+">\s*<h2>(.*?)</h2>(.*?)</section>', html, re.DOTALL
+        r'<section class="region"[^>]*>\s*<h2[^>]*>(.*?)</h2>(.*?)</section>', html, re.DOTALL
     )
     # Regions by name, accents ignored (Î sorts as I); departments by code.
     assert [name for name, _ in sections] == ["Île-de-France", "Provence-Alpes-Côte d&#39;Azur"]
     hrefs = [re.findall(r'href="([^"]+)"', body) for _, body in sections]
     assert hrefs == [
-        ["92.html", "../pdf/92.pdf"],
-        ["04.html", "../pdf/04.pdf", "05.html", "../pdf/05.pdf"],
+        ["92.html", "pdf/92.pdf"],
+        ["04.html", "pdf/04.pdf", "05.html", "pdf/05.pdf"],
     ]
     tags = Elements(html).tags
     assert (
@@ -178,6 +181,7 @@ def test_index_groups_departments_by_region_with_pages_pdfs_and_filter(published
             "type": "search",
             "id": "filtre",
             "autocomplete": "off",
+            "aria-describedby": "resultat",
             "placeholder": "ex. Hautes-Alpes, 05, Bretagne, Val de Durance",
         },
     ) in tags
@@ -198,9 +202,10 @@ def test_no_external_url_in_any_src_href_or_css(published):
     site = published / "site"
     pages = sorted(site.glob("*.html"))
     territories = [p for p in pages if p.name.startswith("territoire-")]
-    assert territories and len(pages) == len(CODES) + 1 + len(territories)
+    # index, accessibility statement, legal notice
+    assert territories and len(pages) == len(CODES) + 3 + len(territories)
     for path in [*pages, *site.glob("assets/*.css")]:
-        text = path.read_text(encoding="utf-8")
+        text = re.sub(r"<a\s[^>]*>", "", path.read_text(encoding="utf-8"))  # links are followed, not fetched
         assert not ATTRIBUTE_URL.search(text), (path, ATTRIBUTE_URL.search(text))
         assert not CSS_URL.search(text), (path, CSS_URL.search(text))
     # The self-check: the same patterns do catch outside references.
@@ -208,7 +213,7 @@ def test_no_external_url_in_any_src_href_or_css(published):
     assert ATTRIBUTE_URL.search("<link href=//fonts.example/css>")
     assert CSS_URL.search("body { background: url( 'http://example.org/a.png') }")
     assert not ATTRIBUTE_URL.search(f'<a href="{MAILTO}">')
-    # The sheet's outside addresses stay readable as text; mail links stay links.
+    # The sheet's outside addresses are links (followed, never fetched); mail links too.
     html = (site / "05.html").read_text(encoding="utf-8")
     assert OUTSIDE_URL in Elements(html).visible_text()
     assert f'href="{MAILTO}"' in html
@@ -219,20 +224,17 @@ def test_no_external_url_in_any_src_href_or_css(published):
     [
         (
             "[Dossier de presse](https://www.example.org/dossier)",
-            'Dossier de presse (<span class="adresse-externe">https://www.example.org/dossier</span>)',
+            '<a class="externe" href="https://www.example.org/dossier">Dossier de presse</a>',
         ),
-        ("<https://anct.gouv.fr/a>", '<span class="adresse-externe">https://anct.gouv.fr/a</span>'),
-        (
-            "[lien](//cdn.example.org/x)",
-            'lien (<span class="adresse-externe">//cdn.example.org/x</span>)',
-        ),
+        ("<https://anct.gouv.fr/a>", '<a class="externe" href="https://anct.gouv.fr/a">https://anct.gouv.fr/a</a>'),
+        ("[lien](//cdn.example.org/x)", '<a class="externe" href="//cdn.example.org/x">lien</a>'),
         ("![logo](http://example.org/logo.png)", '<span class="image-externe">logo</span>'),
         ("[écrire](mailto:a@b.fr)", '<a href="mailto:a@b.fr">écrire</a>'),
         ("[Portraits](#)", '<a href="#">Portraits</a>'),
         ("[données](data/05/pays.csv)", '<a href="data/05/pays.csv">données</a>'),
     ],
 )
-def test_outside_addresses_are_shown_as_text(markdown, expected):
+def test_outside_addresses_are_links(markdown, expected):
     from ticomex.render.html import markdown_parser
 
     assert markdown_parser()(markdown) == f"<p>{expected}</p>\n"
@@ -259,7 +261,7 @@ def test_raw_html_reaching_outside_is_refused(tmp_path):
 
 
 def test_pdf_is_a4_with_total_lines_sections_and_french_text(published):
-    path = published / "pdf" / "05.pdf"
+    path = published / "site" / "pdf" / "05.pdf"
     reader = pypdf.PdfReader(path)
     assert len(reader.pages) >= 2  # the filler makes the sheet run over a page
     for page in reader.pages:
@@ -280,12 +282,12 @@ def test_pdf_is_a4_with_total_lines_sections_and_french_text(published):
 
 
 def test_pdf_charts_are_vector_with_their_text(published):
-    reader = pypdf.PdfReader(published / "pdf" / "04.pdf")
+    reader = pypdf.PdfReader(published / "site" / "pdf" / "04.pdf")
     page = reader.pages[0]
     xobjects = page["/Resources"].get("/XObject", {})
     subtypes = {xobjects[name].get_object()["/Subtype"] for name in xobjects}
     assert subtypes == {"/Form"}, "the chart must be vector graphics, not a bitmap"
-    text = pdf_text(published / "pdf" / "04.pdf")[0]
+    text = pdf_text(published / "site" / "pdf" / "04.pdf")[0]
     # Axis labels set in the chart's locale (no-break space, decimal comma) and its labels.
     assert "1\u00a0000\u00a0000,0" in text.replace(" ", "\u00a0")
     for country in ("Italie", "États-Unis", "Côte d'Ivoire"):
@@ -294,7 +296,7 @@ def test_pdf_charts_are_vector_with_their_text(published):
 
 def test_pdf_fonts_are_embedded_dejavu(published):
     for code in CODES:
-        reader = pypdf.PdfReader(published / "pdf" / f"{code}.pdf")
+        reader = pypdf.PdfReader(published / "site" / "pdf" / f"{code}.pdf")
         names = set()
         for page in reader.pages:
             fonts = page["/Resources"]["/Font"]
@@ -313,7 +315,7 @@ def test_pdf_fonts_are_embedded_dejavu(published):
 
 def test_pdf_demo_note_heads_every_page_of_demo_sheets_only(published):
     for code, *_, demo, _total, _filler in DEPARTMENTS:
-        pages = pdf_text(published / "pdf" / f"{code}.pdf")
+        pages = pdf_text(published / "site" / "pdf" / f"{code}.pdf")
         assert all((DEMO_WORDS in page) is demo for page in pages), code
 
 
@@ -326,7 +328,7 @@ def test_same_notebooks_give_identical_files_in_parallel_and_without_cache(publi
     report = render(out, PROJECT, pdf=True, jobs=2, engine="builtin")
     assert sorted(report.rendered) == sorted(CODES)
     assert snapshot(out / "site") == snapshot(published / "site")
-    assert snapshot(out / "pdf") == snapshot(published / "pdf")
+    assert snapshot(out / "site" / "pdf") == snapshot(published / "site" / "pdf")
 
 
 def test_render_workers_started_ahead_publish_the_same_files(published, tmp_path):
@@ -342,25 +344,25 @@ def test_render_workers_started_ahead_publish_the_same_files(published, tmp_path
         report = render(out, PROJECT, pdf=True, jobs=2, engine="builtin", workers=workers)
     assert sorted(report.rendered) == sorted(CODES)
     assert snapshot(out / "site") == snapshot(published / "site")
-    assert snapshot(out / "pdf") == snapshot(published / "pdf")
+    assert snapshot(out / "site" / "pdf") == snapshot(published / "site" / "pdf")
 
 
 def test_rebuild_renders_only_what_changed(tmp_path):
     out = make_publication(tmp_path)
     first = render(out, PROJECT, pdf=True, engine="builtin")
     assert sorted(first.rendered) == sorted(CODES)
-    before = snapshot(out / "site") | {f"pdf/{k}": v for k, v in snapshot(out / "pdf").items()}
+    before = snapshot(out / "site") | {f"pdf/{k}": v for k, v in snapshot(out / "site" / "pdf").items()}
 
     again = render(out, PROJECT, pdf=True, engine="builtin")
     assert again.rendered == []
-    after = snapshot(out / "site") | {f"pdf/{k}": v for k, v in snapshot(out / "pdf").items()}
+    after = snapshot(out / "site") | {f"pdf/{k}": v for k, v in snapshot(out / "site" / "pdf").items()}
     assert after == before
 
     make_department(out, "05", "Hautes-Alpes", "93", "Provence-Alpes-Côte d'Azur", total="999.9")
     changed = render(out, PROJECT, pdf=True, engine="builtin")
     assert changed.rendered == ["05"]
     assert "Total des exportations : 999.9 millions d'euros" in " ".join(
-        pdf_text(out / "pdf" / "05.pdf")
+        pdf_text(out / "site" / "pdf" / "05.pdf")
     )
     assert (out / "site" / "04.html").read_bytes() == before["04.html"]
     # One page and one PDF per department stay in the cache.
@@ -371,7 +373,7 @@ def test_rebuild_renders_only_what_changed(tmp_path):
 def test_failed_render_leaves_previous_publication_intact(tmp_path):
     out = make_publication(tmp_path)
     render(out, PROJECT, pdf=True, engine="builtin")
-    site, pdfs = snapshot(out / "site"), snapshot(out / "pdf")
+    site, pdfs = snapshot(out / "site"), snapshot(out / "site" / "pdf")
 
     make_department(
         out, "04", "Alpes-de-Haute-Provence", "93", "PACA", total="1.0"
@@ -383,17 +385,17 @@ def test_failed_render_leaves_previous_publication_intact(tmp_path):
     message = str(error.value)
     assert str(corrupt) in message and "line" in message and "could not be rendered" in message
     assert snapshot(out / "site") == site
-    assert snapshot(out / "pdf") == pdfs
+    assert snapshot(out / "site" / "pdf") == pdfs
     assert not list(out.glob(".render-*"))
 
 
 def test_no_pdf_leaves_pdf_folder_alone_and_links_no_pdf(published, tmp_path):
     out = make_publication(tmp_path)
-    (out / "pdf").mkdir()
-    (out / "pdf" / "ancien.pdf").write_bytes(b"%PDF-1.7 previous")
+    (out / "site" / "pdf").mkdir(parents=True)
+    (out / "site" / "pdf" / "ancien.pdf").write_bytes(b"%PDF-1.7 previous")
     report = render(out, PROJECT, pdf=False, engine="builtin")
     assert report.pdf is None
-    assert [p.name for p in (out / "pdf").iterdir()] == ["ancien.pdf"]
+    assert [p.name for p in (out / "site" / "pdf").iterdir()] == ["ancien.pdf"]
     for page in (out / "site").glob("*.html"):
         assert ".pdf" not in page.read_text(encoding="utf-8")
 
@@ -441,7 +443,7 @@ def test_options_come_from_quarto_yml(tmp_path):
     make_department(out, "92", "Hauts-de-Seine", "11", "Île-de-France", demo=False)
     render(out, project, pdf=True, engine="builtin")
     assert ">Accueil des fiches</a>" in (out / "site" / "92.html").read_text(encoding="utf-8")
-    box = pypdf.PdfReader(out / "pdf" / "92.pdf").pages[0].mediabox
+    box = pypdf.PdfReader(out / "site" / "pdf" / "92.pdf").pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (420, 595)  # A5
 
 
@@ -491,7 +493,7 @@ def test_quarto_on_path_is_used(tmp_path, monkeypatch):
     args = (bin_dir / "args").read_text().split()
     assert args[0] == "render" and args[2] == "--output-dir"
     assert (out / "site" / "92.html").read_text() == "<html>92</html>\n"
-    assert (out / "pdf" / "92.pdf").read_text() == "%PDF 92\n"
+    assert (out / "site" / "pdf" / "92.pdf").read_text() == "%PDF 92\n"
     assert (out / "site" / "index.html").is_file() and (
         out / "site" / "assets" / "vega.js"
     ).is_file()

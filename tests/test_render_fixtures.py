@@ -58,6 +58,9 @@ def total_lines(total: str, region_name: str) -> list[str]:
     ]
 
 
+CHART_SUMMARY_TEXT = "Premiers partenaires : Italie, Côte d'Ivoire et Suisse."
+
+
 def chart_spec() -> dict:
     chart = (
         alt.Chart(PARTNERS)
@@ -87,7 +90,7 @@ def _chart_cell(spec: dict, name: str, data_files: list[str]) -> nbformat.Notebo
         new_output(
             "display_data",
             data={CHART_MIMETYPE: spec, "text/plain": f"<graphique {name}>"},
-            metadata={METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: data_files}},
+            metadata={METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: data_files, "summary": CHART_SUMMARY_TEXT}},
         )
     ]
     return cell
@@ -214,4 +217,6 @@ def test_fixture_notebook_reads_back(tmp_path):
     assert charts[0]["data"][CHART_MIMETYPE]["config"]["locale"]["number"] == TEST_LOCALE
     # The chart metadata as `ticomex.sheet.show_chart` writes it (the literal keys: a renamed
     # constant must show here).
-    assert charts[0]["metadata"] == {"ticomex": {"name": "pays", "data_files": ["pays.csv"]}}
+    assert charts[0]["metadata"] == {
+        "ticomex": {"name": "pays", "data_files": ["pays.csv"], "summary": CHART_SUMMARY_TEXT}
+    }

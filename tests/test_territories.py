@@ -11,7 +11,6 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-import yaml
 from test_render_fixtures import PROJECT, make_department
 
 from ticomex.conventions import territory_slug

@@ -7,12 +7,19 @@ Kept free of heavy imports: render workers read it without loading pandas or Duc
 # A JSON mimetype: nbformat validates its value as an object, not text.
 CHART_MIMETYPE = "application/vnd.vegalite.v6+json"
 MARKDOWN_MIMETYPE = "text/markdown"
-# Output metadata key of a chart: {CHART_NAME: stable chart name, CHART_DATA_FILES: [files]}.
+# Output metadata key of a chart: {CHART_NAME: stable chart name, CHART_DATA_FILES: [files],
+# CHART_SUMMARY: its data told in a sentence or two}. Data files are paths relative to the
+# department's data folder: a region's or France's charts share theirs (`../region/<code>/…`,
+# `../france/…`).
 METADATA_KEY = "ticomex"
 CHART_NAME = "name"
 CHART_DATA_FILES = "data_files"
 # The chart in words (one or two French sentences computed from its data): its text alternative.
 CHART_SUMMARY = "summary"
+# Folders beside the departments' data folders, for the data every department of a region
+# (or every department) shares.
+REGION_DATA_DIR = "region"
+FRANCE_DATA_DIR = "france"
 # Written by each notebook in its data folder: the sheet's headline figures (published data).
 INDICATORS_FILE = "indicateurs.json"
 

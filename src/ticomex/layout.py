@@ -15,7 +15,7 @@ DATA_DIR = "data"  # under notebooks/ and site/: <code>/ chart data
 FREEZE_DIR = "freeze"  # execution records, one JSON per department (Quarto's _freeze)
 FAILED_DIR = "failed"  # notebooks that failed, with their error
 SITE_DIR = "site"
-PDF_DIR = "pdf"
+PDF_DIR = "pdf"  # under site/: the site holds everything it links to
 STAGING_DIR = ".execution"  # notebooks being executed, previous data of those departments
 PREVIOUS_DATA_DIR = "previous-data"
 RENDER_CACHE_DIR = Path(".cache") / "render"
@@ -51,7 +51,7 @@ class OutputLayout:
     staging = Under(STAGING_DIR)
     previous_data_dir = Under(STAGING_DIR, PREVIOUS_DATA_DIR)
     site = Under(SITE_DIR)
-    pdf = Under(PDF_DIR)
+    pdf = Under(SITE_DIR, PDF_DIR)
     render_cache = Under(RENDER_CACHE_DIR)
 
     def __post_init__(self) -> None:

@@ -17,10 +17,11 @@ import yaml
 
 from ticomex import indicators, texts
 from ticomex.conventions import (
-    CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, INDICATORS_FILE, METADATA_KEY,
-    PARAMETERS, CHART_SUMMARY,
+    CHART_DATA_FILES, CHART_MIMETYPE, CHART_NAME, CHART_SUMMARY, FRANCE_DATA_DIR, INDICATORS_FILE, METADATA_KEY,
+    PARAMETERS, REGION_DATA_DIR,
 )  # fmt: skip
 from ticomex.errors import TicomexError
+from ticomex.layout import write_atomic
 from ticomex.project import find_project
 from ticomex.vega import HTML_MIMETYPE, SvgConverter, svg_image
 
@@ -222,15 +223,20 @@ SVGS = SvgConverter()
 
 
 def show_chart(
-    spec: dict, name: str, data_files: list[str] | None = None, *, summary: str | None = None, svgs: SvgConverter = SVGS
+    spec: dict, name: str, data_files: list[str], *, summary: str, svgs: SvgConverter = SVGS
 ):
     """Display a chart: its Vega-Lite spec, as the renderer and browsers read it, and its
     SVG, drawn once here, as an HTML image (alt: the spec's title, else the chart's name)
     for the front ends that draw no Vega-Lite v6, untrusted notebooks included, and for
-    the PDF; the output's metadata names the chart, its data files and, when given, its
-    `summary` (the chart in words)."""
+    the page and the PDF; the output's metadata names the chart, its data files (at least
+    one: the page offers the data as a table and as CSV) and its `summary`, the sentence or
+    two that tell the chart to a reader who cannot see it (`ticomex.charts.describe`)."""
     from IPython.display import display
 
+    if not data_files:
+        raise TicomexError(f"chart {name!r}: no data file; write its data with write_csv and pass the name")
+    if not isinstance(summary, str) or not summary.strip():
+        raise TicomexError(f"chart {name!r}: no summary; pass summary=... (ticomex.charts.describe)")
     title = spec.get("title")
     alt = str(title.get("text", name) if isinstance(title, dict) else title or name)
     display(
@@ -240,20 +246,42 @@ def show_chart(
             "text/plain": f"<chart {name}>",
         },
         raw=True,
-        metadata={METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: list(data_files or []),
-                                 **({CHART_SUMMARY: summary} if summary else {})}},
+        metadata={
+            METADATA_KEY: {CHART_NAME: name, CHART_DATA_FILES: list(data_files), CHART_SUMMARY: summary.strip()}
+        },
     )
 
 
-def write_csv(sheet: Sheet, name: str, df: pd.DataFrame) -> str:
-    """Write a chart's data (UTF-8, header, comma, whole euros); returns the file name."""
+def _csv_bytes(df: pd.DataFrame) -> bytes:
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == bool:
+            out[col] = out[col].map({True: "true", False: "false"})
+    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def write_csv(sheet: Sheet, name: str, df: pd.DataFrame, shared: str | None = None) -> str:
+    """Write a chart's data (UTF-8, header, comma, whole euros); returns its path relative
+    to the department's data folder, as `show_chart` takes it.
+
+    `shared`: None for the department's own data; "region" or "france" for a chart every
+    department of the region (or every department) shows: written once beside the
+    departments' folders, `../region/<code>/<name>` or `../france/<name>` (same bytes from
+    every kernel, written atomically)."""
+    if shared is None:
+        relative = name
+    elif shared == REGION_DATA_DIR:
+        relative = f"../{REGION_DATA_DIR}/{sheet.region}/{name}"
+    elif shared == FRANCE_DATA_DIR:
+        relative = f"../{FRANCE_DATA_DIR}/{name}"
+    else:
+        raise TicomexError(f"write_csv {name!r}: shared={shared!r}, expected None, 'region' or 'france'")
     if sheet.data_dir is not None:
-        out = df.copy()
-        for col in out.columns:
-            if out[col].dtype == bool:
-                out[col] = out[col].map({True: "true", False: "false"})
-        out.to_csv(sheet.data_dir / name, index=False, lineterminator="\n", encoding="utf-8")
-    return name
+        path = sheet.data_dir / relative
+        data = _csv_bytes(df)
+        if not (path.is_file() and path.read_bytes() == data):
+            write_atomic(path, data)
+    return relative
 
 
 def write_indicators(sheet: Sheet, figures: dict) -> str:

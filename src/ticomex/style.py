@@ -16,11 +16,16 @@ if TYPE_CHECKING:  # importing style costs no Altair import (1.4 s)
 IMPORT_BLUE = "#2c6fb7"
 EXPORT_VIOLET = "#7b3f9e"
 NEGATIVE_RED = "#d0312d"
-POSITIVE_GREEN = "#2e8b3e"
+POSITIVE_GREEN = "#2a7d39"  # also the text of positive balances: 5.1:1 on white
 RED_LINK = NEGATIVE_RED
 RED_LINK_OPACITY = 0.85
-NEUTRAL_LINK = "#8ea2bd"
-NEUTRAL_LINK_OPACITY = 0.45
+# The red flows are also outlined (not told by colour alone: RGAA 3.1), the outline
+# contrasting with the grey flows around them (tests/test_style.py checks every ratio).
+RED_LINK_BORDER = "#1f2933"
+RED_LINK_BORDER_WIDTH = 1.5
+# Grey flows at 3:1 at least against the white page (RGAA 3.3, graphics).
+NEUTRAL_LINK = "#64789a"
+NEUTRAL_LINK_OPACITY = 0.8
 NODE_COLOR = "#3b4a5e"
 TEXT_COLOR = "#1f2933"
 MUTED_TEXT_COLOR = "#5b6776"  # secondary text: axis titles, leader lines, messages
@@ -31,8 +36,9 @@ LINK_COLOR = "#1d4f91"
 DEMO_BACKGROUND = "#fff4d6"  # the demo note at the top of each page
 DEMO_BORDER = "#d08a00"
 DEMO_TEXT = "#8a5a00"  # the demo note heading each PDF page
-RULE_COLOR = "#d9dee5"
-INCOMPLETE_FILL = "#eceff3"  # behind the quarters of an incomplete year  # the lines under the site's header and above its footer
+RULE_COLOR = "#d9dee5"  # the lines under the site's header and above its footer
+PAGE_BACKGROUND = "#ffffff"
+INCOMPLETE_FILL = "#eceff3"  # behind the quarters of an incomplete year
 
 # The index's map of departments, coloured by classes of an indicator (light to dark):
 # exports in violet, imports in blue, the balance from red (deficit) to green (surplus).
@@ -50,6 +56,7 @@ COLOURS = {
     "negative": NEGATIVE_RED,
     "positive": POSITIVE_GREEN,
     "neutral-link": NEUTRAL_LINK,
+    "red-link-border": RED_LINK_BORDER,
     "node": NODE_COLOR,
     "text": TEXT_COLOR,
     "muted-text": MUTED_TEXT_COLOR,
@@ -64,6 +71,7 @@ COLOURS = {
     **{f"carte-solde-{i}": c for i, c in enumerate(MAP_BALANCE_RAMP)},
     "carte-sans-fiche": MAP_NO_SHEET,
     "carte-bordure": MAP_BORDER,
+    "page": PAGE_BACKGROUND,
 }
 
 # Text sizes; the font is the project's (`ticomex.charts.text.chart_font`).

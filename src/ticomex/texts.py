@@ -33,6 +33,29 @@ FLOWS = {
 REGION_SHARE_DECIMALS = 1
 NATIONAL_SHARE_DECIMALS = 2
 FRANCE = "France entière"
+MEUR = "M€"  # millions of euros, after a figure of `millions`
+
+# Chart summaries (`ticomex.charts.describe`) and the charts' data tables in the pages.
+NO_TRADE_SUMMARY = "Aucun échange enregistré"
+# How the top flows stand out in the Sankey diagrams, besides their colour.
+RED_FLOWS_MARK = "tracés en rouge et bordés d'un trait foncé"
+RED_FLOW_MARK = "tracé en rouge et bordé d'un trait foncé"  # one flow
+# The columns of the published chart data as the pages' tables head them; amounts
+# (`*_eur`) are shown in millions of euros, `rouge` as yes/no.
+COLUMN_LABELS = {
+    "code_pays": "Code pays",
+    "pays": "Pays",
+    "importations_eur": f"Importations ({MEUR})",
+    "exportations_eur": f"Exportations ({MEUR})",
+    "solde_eur": f"Solde ({MEUR})",
+    "flux": "Flux",
+    "code_a129": "Code A129",
+    "produit": "Produit",
+    "valeur_eur": f"Valeur ({MEUR})",
+    "rouge": "Principal flux (en rouge)",
+}
+CELL_VALUES = {"true": "oui", "false": "non", "export": "Exportations", "import": "Importations"}
+
 OTHERS = "Autres"
 
 TERRITORIES_TITLE = "Territoires d'Industrie du département"
@@ -201,11 +224,6 @@ TERRITORY_COLUMNS = {
     "first_product": "Premier produit exporté",
 }
 TERRITORY_CHART_TITLE = "Importations et exportations des départements du territoire ({year})"
-TERRITORY_CHART_ALT = (
-    "Graphique : importations (à gauche) et exportations (à droite) de chaque département "
-    "du territoire, en millions d'euros, et leur solde ; les mêmes valeurs figurent dans le "
-    "tableau ci-dessus."
-)
 NOT_PUBLISHED = "non publié"
 TERRITORIES_INDEX_TITLE = "Territoires d'industrie"
 
@@ -388,7 +406,7 @@ def no_trade_sentence(flow: str, country: str, year: int) -> str:
 
 def exposure_table(flow: str, country: str, places: list[tuple[str, object]]) -> str:
     """The share and rank of `country` for the department, its region and France."""
-    headers = ["", *(name for name, _ in places)]
+    headers = ["Indicateur", *(name for name, _ in places)]
     share_row = [f"Part des {FLOW_NOUNS[flow]} {COUNTRIES[country][flow]}"]
     rank_row = [f"Rang parmi les {FLOW_PARTNERS[flow]}"]
     for _, exposure in places:

@@ -113,11 +113,16 @@ def _sankey_declaration(title: str | None) -> alt.LayerChart:
 
     def ribbons(red: bool, color: str, opacity: float) -> alt.Chart:
         # One symbol per link whose shape is the ribbon's path, in pixels from the
-        # chart's origin: one item per link, nothing computed by Vega.
+        # chart's origin: one item per link, nothing computed by Vega. The red ones are
+        # outlined too: told apart by more than their colour.
+        outline = (
+            {"stroke": style.RED_LINK_BORDER, "strokeWidth": style.RED_LINK_BORDER_WIDTH, "strokeOpacity": 1}
+            if red else {"strokeWidth": 0}
+        )  # fmt: skip
         return (
             alt.Chart(alt.NamedData(SANKEY_RIBBONS))
             .transform_filter("datum.rouge" if red else "!datum.rouge")
-            .mark_point(filled=True, color=color, opacity=opacity, size=RIBBON_SHAPE_SIZE)
+            .mark_point(filled=True, fill=color, fillOpacity=opacity, size=RIBBON_SHAPE_SIZE, **outline)
             .encode(
                 x=alt.value(0),
                 y=alt.value(0),

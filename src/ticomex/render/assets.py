@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
+from ticomex.conventions import FRANCE_DATA_DIR, REGION_DATA_DIR
 from ticomex.errors import TicomexError
 from ticomex.layout import DATA_DIR, write_atomic
 from ticomex.render.config import SiteConfig
@@ -29,6 +31,7 @@ VEGA_BUNDLE = "vega.js"  # Vega + Vega-Lite + vega-embed, from vl-convert
 SCRIPT = "ticomex.js"  # draws the charts, filters the index
 TERRITORIES_CSS = "territoires.css"  # after the stylesheets of _quarto.yml
 MAP_SCRIPT = "carte.js"  # the index's map indicator and ranking sort (render/finder.py)
+CHARTS_DIR = "charts"  # under site/: the charts' drawings and specs, named by their content
 CSS_PROPERTY_PREFIX = "--ticomex-"
 
 
@@ -101,8 +104,17 @@ def write_css(config: SiteConfig, folder: Path, project: Path | None = None) -> 
         target.write_text(site_css(css, config), encoding="utf-8")
 
 
-def write_assets(site: Path, config: SiteConfig, bundle: Path, departments: list[Department]) -> None:
-    """The shared assets and each department's chart data, `site/data/<code>/`."""
+# A page's chart files: `charts/<sha256>.svg` (drawing) and `charts/<sha256>.js` (spec).
+_CHART_FILE = re.compile(rf'"{CHARTS_DIR}/([0-9a-f]{{64}})\.(svg|js)"')
+CACHE_FOLDERS = {"svg": "svg", "js": "specs"}  # where the render cache keeps them
+
+
+def write_assets(
+    site: Path, config: SiteConfig, bundle: Path, departments: list[Department], cache: Path
+) -> None:
+    """The shared assets; each department's chart data, `site/data/<code>/`, and the data
+    the departments share (`site/data/region/<code>/`, `site/data/france/`, written once);
+    the charts' drawings and specs the pages name, `site/charts/`, one file each."""
     assets = site / ASSETS_DIR
     assets.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(bundle, assets / VEGA_BUNDLE)
@@ -111,5 +123,20 @@ def write_assets(site: Path, config: SiteConfig, bundle: Path, departments: list
     write_css(config, assets)
     # The pages the renderer adds to the sheets (breadcrumbs, territories, the index's map).
     (assets / TERRITORIES_CSS).write_text(site_css(PACKAGE_ASSETS / TERRITORIES_CSS, config), encoding="utf-8")
+    shared = set()
     for department in departments:
         shutil.copytree(department.data_dir, site / DATA_DIR / department.code)
+        shared |= {department.data_dir.parent / REGION_DATA_DIR, department.data_dir.parent / FRANCE_DATA_DIR}
+    for folder in sorted(shared):
+        if folder.is_dir():
+            shutil.copytree(folder, site / DATA_DIR / folder.name)
+    charts = site / CHARTS_DIR
+    charts.mkdir(exist_ok=True)
+    for page in site.glob("*.html"):
+        for digest, kind in set(_CHART_FILE.findall(page.read_text(encoding="utf-8"))):
+            target = charts / f"{digest}.{kind}"
+            if not target.exists():
+                source = cache / CACHE_FOLDERS[kind] / f"{digest}.{kind}"
+                if not source.is_file():
+                    raise TicomexError(f"{page}: {source} is missing from the render cache")
+                shutil.copyfile(source, target)

@@ -50,9 +50,9 @@ def render_task(task: Task, session: RenderSession) -> list[tuple[str, str | Non
     from ticomex.render.notebook import Markdown, read_blocks
     from ticomex.render.pdf import ChartImages, convert_blocks, department_pdf
 
-    images = ChartImages(task.cache, task.config, session) if task.pdf else None
+    images = ChartImages(task.cache, task.config, session)
     read: dict[Path, list] = {}
-    if images:  # every sheet's text in one pandoc run; a failure here is met again below
+    if task.pdf:  # every sheet's text in one pandoc run; a failure here is met again below
         try:
             for department in task.departments:
                 read[department.notebook] = read_blocks(department.notebook)
@@ -66,9 +66,9 @@ def render_task(task: Task, session: RenderSession) -> list[tuple[str, str | Non
         try:
             blocks = read.pop(department.notebook, None) or read_blocks(department.notebook)
             if not outputs.html.exists():
-                page = department_page(department, blocks, task.config, task.demo_note, task.pdf)
+                page = department_page(department, blocks, task.config, task.demo_note, task.pdf, images)
                 write_atomic(outputs.html, page.encode("utf-8"))
-            if images and not outputs.pdf.exists():
+            if task.pdf and not outputs.pdf.exists():
                 document = department_pdf(department, blocks, task.config, task.demo_note, images, session)
                 write_atomic(outputs.pdf, document)
             results.append((department.code, None))
@@ -100,12 +100,12 @@ def render_builtin(
 
     (staging / SITE_DIR).mkdir()
     if pdf:
-        (staging / PDF_DIR).mkdir()
+        (staging / SITE_DIR / PDF_DIR).mkdir()
     for department in departments:
         kept = outputs[department.code]
         shutil.copyfile(kept.html, staging / SITE_DIR / f"{department.code}.html")
         if pdf:
-            shutil.copyfile(kept.pdf, staging / PDF_DIR / f"{department.code}.pdf")
+            shutil.copyfile(kept.pdf, staging / SITE_DIR / PDF_DIR / f"{department.code}.pdf")
     prune(cache, list(outputs.values()), pdf)
     return [d.code for d in stale]
 

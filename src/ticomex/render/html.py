@@ -1,13 +1,21 @@
 """The HTML site: one page per department and the index by region.
 
-Pages load nothing from another host: outside addresses in the sheet's text are shown
-as text, not links (see `OfflineLinksRenderer`), and `check_offline` refuses a page that
-would still reference one.
+Pages load nothing from another host: `check_offline` refuses a page with an outside
+address in anything a browser fetches (`src`, a stylesheet, CSS `url()`...). Links a
+reader follows (`<a href>`) are not fetched: the sheet's web and mail addresses are links.
+
+Each chart is in the page before any script runs: its drawing (the SVG of its notebook
+output, a file shared by every page that shows it), an accessible name (the heading
+above it), the summary its notebook computed, its data as a table and as CSV. The
+interactive chart (tooltips, menu) replaces the drawing when the script runs
+(assets/ticomex.js).
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import posixpath
 import re
 import unicodedata
 from html import escape
@@ -15,17 +23,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from ticomex.errors import TicomexError
-from ticomex.texts import STALE_NOTICE
-from ticomex.layout import DATA_DIR
+from ticomex.texts import CELL_VALUES, COLUMN_LABELS, STALE_NOTICE, millions
+from ticomex.layout import DATA_DIR, PDF_DIR
 from ticomex.render.assets import ASSETS_DIR, SCRIPT, TERRITORIES_CSS, VEGA_BUNDLE
 from ticomex.render.config import SiteConfig
 from ticomex.render.notebook import Block, Chart, Department
 
 TEMPLATES = Path(__file__).parent / "templates"
-PDF_HREF = "../pdf/{code}.pdf"  # pdf/ sits beside site/ in the output folder
+PDF_HREF = PDF_DIR + "/{code}.pdf"
 
 # No request may leave the machine: any absolute or protocol-relative address counts,
-# except schemes that fetch nothing.
+# except schemes that fetch nothing; a link (`<a href>`) is followed, never fetched.
 _SCHEME = re.compile(r"^\s*(?:([a-zA-Z][a-zA-Z0-9+.-]*):|//)")
 _LOCAL_SCHEMES = {"mailto", "tel", "data"}
 _CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]*)|@import\s+['"]([^'"]*)""")
@@ -49,7 +57,7 @@ class _ReferenceFinder(HTMLParser):
     def handle_starttag(self, tag, attrs):
         self._in_style = tag == "style"
         for name, value in attrs:
-            if value is None:
+            if value is None or (tag == "a" and name == "href"):
                 continue
             if name in ("src", "href", "action", "poster", "data") and is_external(value):
                 self.found.append(value)
@@ -69,7 +77,7 @@ class _ReferenceFinder(HTMLParser):
 
 
 def external_references(html: str) -> list[str]:
-    """Outside addresses a browser would fetch or follow from this page."""
+    """Outside addresses a browser would fetch from this page."""
     finder = _ReferenceFinder()
     finder.feed(html)
     finder.close()
@@ -89,15 +97,15 @@ def markdown_parser():
     """The Markdown parser of the pages: one per page (built in 0.1 ms, not kept)."""
     import mistune
 
-    class OfflineLinksRenderer(mistune.HTMLRenderer):
-        """Outside addresses become visible text: readers copy them, the page fetches nothing."""
+    class OfflineRenderer(mistune.HTMLRenderer):
+        """Outside images become their text: the page fetches nothing. Outside links stay
+        links (a reader follows them; nothing is loaded), marked as such."""
 
         def link(self, text: str, url: str, title: str | None = None) -> str:
-            if not is_external(url):
-                return super().link(text, url, title)
-            address = escape(url)
-            shown = f'<span class="adresse-externe">{address}</span>'
-            return shown if text in (url, address) else f"{text} ({shown})"
+            html = super().link(text, url, title)
+            if is_external(url):
+                html = html.replace("<a ", '<a class="externe" ', 1)
+            return html
 
         def image(self, text: str, url: str, title: str | None = None) -> str:
             if not is_external(url):
@@ -106,7 +114,7 @@ def markdown_parser():
 
     return mistune.create_markdown(
         escape=False,  # the notebook's own HTML is content; check_offline guards it
-        renderer=OfflineLinksRenderer(escape=False),
+        renderer=OfflineRenderer(escape=False),
         plugins=["table", "strikethrough"],
     )
 
@@ -125,10 +133,11 @@ def _templates():
     )
 
 
-def _spec_json(spec: dict) -> str:
-    """The spec as JSON safe inside <script>: `<`, `>`, `&` only occur in strings there."""
-    text = json.dumps(spec, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+def spec_script(spec: dict) -> str:
+    """A chart's spec as a script that hands it to the page's script (a script loads from
+    file:// too, where a JSON request would be refused)."""
+    text = json.dumps(spec, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return f"window.ticomexSpec && window.ticomexSpec(document.currentScript, {text});\n"
 
 
 def _chart_ids(blocks: list[Block]) -> list[str]:
@@ -147,9 +156,23 @@ def sheet_title(department: Department, config: SiteConfig) -> str:
     return f"{department.name} ({department.code}) — {config.title}"
 
 
+# The site's own pages beside the sheets, linked from every footer: (file, title, source).
+PAGES_DIR = Path(__file__).parent / "pages"
+TEXT_PAGES = (
+    ("accessibilite.html", "Accessibilité : partiellement conforme", "accessibilite.md"),
+    ("mentions-legales.html", "Mentions légales", "mentions-legales.md"),
+)
+DESCRIPTION = (
+    "Fiches départementales du commerce extérieur (données des Douanes) pour les "
+    "Territoires d'industrie : chiffres clés, pays partenaires, activités et flux."
+)
+
+
 def _common(config: SiteConfig, demo_note: str, to_html) -> dict:
     return {
         "lang": config.lang,
+        "description": DESCRIPTION,
+        "footer_links": [{"href": href, "text": title} for href, title, _ in TEXT_PAGES],
         "site_title": config.title,
         "navbar": config.navbar,
         "footer_html": to_html(config.page_footer) if config.page_footer else "",
@@ -159,12 +182,70 @@ def _common(config: SiteConfig, demo_note: str, to_html) -> dict:
     }
 
 
+_HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_MARKDOWN_MARKS = re.compile(r"\\(?=[^\w\s])|[*_`]")
+
+
+def last_heading(text: str) -> str | None:
+    """The text of a Markdown block's last heading, without its marks."""
+    headings = _HEADING.findall(text)
+    return _MARKDOWN_MARKS.sub("", headings[-1]).strip() if headings else None
+
+
+def chart_label(heading: str | None, name: str) -> str:
+    """A chart's accessible name: the heading it sits under."""
+    return f"Graphique : {heading or name}"
+
+
+def _cell(column: str, value: str) -> tuple[str, bool]:
+    """(text, numeric) of a data cell as the table shows it."""
+    if column.endswith("_eur") and re.fullmatch(r"-?\d+", value):
+        return millions(int(value)).replace("-", "\u2212"), True
+    return CELL_VALUES.get(value, value), False
+
+
+def data_table(path: Path, caption: str) -> str:
+    """A chart's data file as an HTML table (figures as the sheet prints them)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        raise TicomexError(f"{path}: empty data file (a header line at least)")
+    header, body = rows[0], rows[1:]
+    head = "".join(f'<th scope="col">{escape(COLUMN_LABELS.get(c, c))}</th>' for c in header)
+    lines = []
+    for row in body:
+        cells = []
+        for column, value in zip(header, row):
+            text, numeric = _cell(column, value)
+            cells.append(f'<td class="nombre">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>")
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        f"<table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(lines)}</tbody></table>"
+    )
+
+
 def department_page(
-    department: Department, blocks: list[Block], config: SiteConfig, demo_note: str, pdf: bool
+    department: Department,
+    blocks: list[Block],
+    config: SiteConfig,
+    demo_note: str,
+    pdf: bool,
+    charts,
 ) -> str:
-    """`site/<code>.html`: the sheet's content, its charts as live Vega-Lite, no code."""
+    """`site/<code>.html`: the sheet's content, each chart as a static drawing with its
+    name, summary, data table and CSV (`charts`: a `render.pdf.ChartImages`, which gives
+    each chart's drawing and spec files), no code."""
     for block in blocks:
         if isinstance(block, Chart):
+            if not block.data_files:
+                raise TicomexError(
+                    f"{department.notebook}: chart {block.name!r} has no data file (show_chart's data_files)"
+                )
+            if not block.summary:
+                raise TicomexError(
+                    f"{department.notebook}: chart {block.name!r} has no summary (show_chart(..., summary=...))"
+                )
             for name in block.data_files:
                 if not (department.data_dir / name).is_file():
                     raise TicomexError(
@@ -174,19 +255,31 @@ def department_page(
     ids = iter(_chart_ids(blocks))
     to_html = markdown_parser()
     items = []
+    heading = None
     for block in blocks:
         if isinstance(block, Chart):
+            drawing, width, height = charts.drawing(block, department)
+            label = chart_label(heading, block.name)
+            files = [
+                (posixpath.basename(name), posixpath.normpath(f"{DATA_DIR}/{department.code}/{name}"))
+                for name in block.data_files
+            ]
             items.append(
                 {
                     "chart": True,
                     "id": next(ids),
-                    "spec": _spec_json(block.spec),
-                    "data_files": [
-                        (name, f"{DATA_DIR}/{department.code}/{name}") for name in block.data_files
-                    ],
+                    "label": label,
+                    "summary": block.summary,
+                    "drawing": drawing,
+                    "width": round(width),
+                    "height": round(height),
+                    "spec": charts.spec_script(block),
+                    "table": data_table(department.data_dir / block.data_files[0], f"Données du graphique : {heading or block.name}"),
+                    "data_files": files,
                 }
             )
         else:
+            heading = last_heading(block.text) or heading
             items.append({"chart": False, "html": to_html(block.text)})
     page = (
         _templates()
@@ -256,3 +349,19 @@ def index_page(
     )
     check_offline(page, "site/index.html")
     return page
+
+
+def text_pages(config: SiteConfig, demo_note: str, demo: bool) -> dict[str, str]:
+    """The site's own pages (`TEXT_PAGES`), by file name: their Markdown under `pages/`."""
+    pages = {}
+    for href, title, source in TEXT_PAGES:
+        to_html = markdown_parser()
+        body = (PAGES_DIR / source).read_text(encoding="utf-8")
+        page = (
+            _templates()
+            .get_template("text.html.j2")
+            .render(**_common(config, demo_note, to_html), title=title, body_html=to_html(body), demo=demo)
+        )
+        check_offline(page, PAGES_DIR / source)
+        pages[href] = page
+    return pages

@@ -14,6 +14,7 @@ from ticomex.conventions import (
     CHART_DATA_FILES,
     CHART_MIMETYPE,
     CHART_NAME,
+    CHART_SUMMARY,
     INDICATORS_FILE,
     MARKDOWN_MIMETYPE,
     METADATA_KEY,
@@ -51,6 +52,7 @@ class Chart:
     name: str
     data_files: tuple[str, ...]  # its data, in the department's data folder
     svg: str | None = None  # the output's SVG (`ticomex.vega`), None when it has none
+    summary: str = ""  # the chart told in a sentence or two (`show_chart(..., summary=...)`)
 
 
 Block = Markdown | Chart
@@ -145,6 +147,7 @@ def read_blocks(notebook: Path) -> list[Block]:
                         name=str(meta.get(CHART_NAME) or f"graphique-{len(blocks) + 1}"),
                         data_files=tuple(str(name) for name in meta.get(CHART_DATA_FILES, [])),
                         svg=chart_svg(bundle),
+                        summary=str(meta.get(CHART_SUMMARY) or ""),
                     )
                 )
             elif MARKDOWN_MIMETYPE in bundle:

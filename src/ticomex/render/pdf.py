@@ -19,7 +19,7 @@ import yaml
 from ticomex.errors import TicomexError
 from ticomex.layout import write_atomic
 from ticomex.render.config import SiteConfig
-from ticomex.render.html import sheet_title
+from ticomex.render.html import chart_label, last_heading, sheet_title
 from ticomex.render.notebook import Block, Chart, Department
 from ticomex.render.session import RenderSession
 from ticomex.style import COLOURS
@@ -36,8 +36,10 @@ PANDOC_INPUT = (
 )
 PANDOC_OUTPUT = "typst-smart"
 SVG_DIR = "svg"  # under the render cache: one file per distinct chart SVG
+SPEC_DIR = "specs"  # under the render cache: one script per distinct chart spec
 PT_PER_PX = 0.75  # Vega draws at 96 px per inch
 _SVG_WIDTH = re.compile(r'<svg\b[^>]*?\swidth="([0-9.]+)"')
+_SVG_HEIGHT = re.compile(r'<svg\b[^>]*?\sheight="([0-9.]+)"')
 
 
 class ChartImages:
@@ -56,8 +58,8 @@ class ChartImages:
         self.folder = cache_root / SVG_DIR
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def get(self, chart: Chart, department: Department) -> tuple[str, float]:
-        """The SVG's path under the cache root and its natural width in points."""
+    def _svg(self, chart: Chart, department: Department) -> tuple[str, str]:
+        """(digest, SVG text) of the chart's drawing, its file written in the cache."""
         svg = chart.svg
         if svg is None:
             try:
@@ -69,12 +71,42 @@ class ChartImages:
         path = self.folder / f"{digest}.svg"
         if not path.exists():
             write_atomic(path, data)
-        match = _SVG_WIDTH.search(svg)
+        return digest, svg
+
+    @staticmethod
+    def _size(svg: str, pattern: re.Pattern, chart: Chart, department: Department) -> float:
+        match = pattern.search(svg)
         if not match:
             raise TicomexError(
-                f"{department.notebook}: chart {chart.name!r} gave an SVG without width"
+                f"{department.notebook}: chart {chart.name!r} gave an SVG without width or height"
             )
-        return f"{SVG_DIR}/{digest}.svg", float(match.group(1)) * PT_PER_PX
+        return float(match.group(1))
+
+    def get(self, chart: Chart, department: Department) -> tuple[str, float]:
+        """The SVG's path under the cache root and its natural width in points."""
+        digest, svg = self._svg(chart, department)
+        return f"{SVG_DIR}/{digest}.svg", self._size(svg, _SVG_WIDTH, chart, department) * PT_PER_PX
+
+    def drawing(self, chart: Chart, department: Department) -> tuple[str, float, float]:
+        """The page's drawing of the chart: its path under site/ and its size in px."""
+        from ticomex.render.assets import CHARTS_DIR
+
+        digest, svg = self._svg(chart, department)
+        width = self._size(svg, _SVG_WIDTH, chart, department)
+        height = self._size(svg, _SVG_HEIGHT, chart, department)
+        return f"{CHARTS_DIR}/{digest}.svg", width, height
+
+    def spec_script(self, chart: Chart) -> str:
+        """The chart's spec as a script (`html.spec_script`): its path under site/."""
+        from ticomex.render.assets import CHARTS_DIR
+        from ticomex.render.html import spec_script
+
+        data = spec_script(chart.spec).encode("utf-8")
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.root / SPEC_DIR / f"{digest}.js"
+        if not path.exists():
+            write_atomic(path, data)
+        return f"{CHARTS_DIR}/{digest}.js"
 
 
 def _front_matter(department: Department, config: SiteConfig, demo_note: str, title: str) -> str:
@@ -159,13 +191,22 @@ def sheet_typst(
         front = _front_matter(department, config, demo_note, title)
         before, after = _pandoc(session, front, [], source)[0]
     parts = []
+    heading = None
     for block in blocks:
         if isinstance(block, Chart):
             path, width = images.get(block, department)
-            parts.append(f'#chart("/{path}", {width:.2f}pt)')
-        elif converted[block.text]:
-            parts.append(converted[block.text])
+            alt = f"{chart_label(heading, block.name)}. {block.summary}".strip()
+            parts.append(f'#chart("/{path}", {width:.2f}pt, {_typst_string(alt)})')
+        else:
+            heading = last_heading(block.text) or heading
+            if converted[block.text]:
+                parts.append(converted[block.text])
     return "\n".join([*before, *"\n\n".join(parts).split("\n"), *after])
+
+
+def _typst_string(text: str) -> str:
+    """A typst string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
 def _pandoc(

@@ -20,7 +20,7 @@ from ticomex.layout import PDF_DIR, SITE_DIR, OutputLayout
 from ticomex.render.assets import vega_bundle, vega_bundle_path, write_assets
 from ticomex.render.builtin import render_builtin
 from ticomex.render.config import load_config
-from ticomex.render.html import index_page
+from ticomex.render.html import index_page, text_pages
 from ticomex.render.notebook import read_department
 from ticomex.render.pool import RenderWorkers
 from ticomex.project import PARAMS_DIR
@@ -120,11 +120,15 @@ def render(
             departments, config, layout, staging, pdf, jobs, workers,
             [*([Path(params_dir)] if params_dir else []), project / PARAMS_DIR],
         )  # fmt: skip
-        write_assets(site, config, bundle.result(), departments)
+        write_assets(site, config, bundle.result(), departments, layout.render_cache)
         (site / "index.html").write_text(
             index_page(departments, config, DEMO_NOTICE, pdf, finder=territories.finder), encoding="utf-8"
         )
-        publish(staging, layout.root, [SITE_DIR, PDF_DIR] if pdf else [SITE_DIR])
+        for name, page in text_pages(config, DEMO_NOTICE, any(d.demo for d in departments)).items():
+            (site / name).write_text(page, encoding="utf-8")
+        if not pdf and layout.pdf.is_dir():  # --no-pdf leaves the published PDFs as they were
+            shutil.copytree(layout.pdf, site / PDF_DIR)
+        publish(staging, layout.root, [SITE_DIR])
     finally:
         if bundle_writer is not None:
             bundle_writer.shutdown()

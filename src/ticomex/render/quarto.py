@@ -42,9 +42,9 @@ def render_with_quarto(
     if result.returncode != 0:
         raise TicomexError(f"quarto render failed:\n{result.stderr[-3000:]}")
     if pdf:
-        (staging / PDF_DIR).mkdir()
+        (staging / SITE_DIR / PDF_DIR).mkdir()
         for department in departments:
             os.replace(
                 staging / SITE_DIR / f"{department.code}.pdf",
-                staging / PDF_DIR / f"{department.code}.pdf",
+                staging / SITE_DIR / PDF_DIR / f"{department.code}.pdf",
             )

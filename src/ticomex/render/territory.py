@@ -1,8 +1,9 @@
-"""A page and a PDF per Territoire d'industrie, `site/<slug>.html` and `pdf/<slug>.pdf`.
+"""A page and a PDF per Territoire d'industrie, `site/<slug>.html` and `site/pdf/<slug>.pdf`.
 
 Its departments side by side (`ticomex.territories.DepartmentRow`, read from what their
 notebooks published), a chart comparing them drawn to static SVG when rendering (the
-partners chart's diverging bars, one row per department) and the methodological caveat.
+partners chart's diverging bars, one row per department) with its summary and its data
+(`site/data/territoires/<slug>.csv`), and the methodological caveat.
 No notebook runs for a territory. Each page and PDF is kept in the render cache under a
 key of what it shows (its rows, the territory's facts) and of the renderer: a build
 renders again only the territories whose departments' published figures changed.
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from ticomex import texts
 from ticomex.errors import TicomexError
-from ticomex.layout import PDF_DIR, SITE_DIR, write_atomic
+from ticomex.layout import DATA_DIR, PDF_DIR, SITE_DIR, write_atomic
 from ticomex.render.config import SiteConfig
 from ticomex.render.session import RenderSession
 from ticomex.territories import DepartmentRow, Territory
@@ -33,6 +34,8 @@ CACHE_PAGES, CACHE_PDF = "territory-pages", "territory-pdf"
 TASK_SIZE = 16  # territories per task: each costs a few tens of milliseconds
 CHART_NAME = "departements"
 INDEX_TERRITORIES = "index.html#territoires"
+DATA_FOLDER = "territoires"  # under site/data/: each territory's chart data
+CSV_COLUMNS = {"code_pays": "code_departement", "pays": "departement"}  # the chart's frame → its CSV
 
 
 @dataclass(frozen=True)
@@ -137,11 +140,9 @@ def table_rows(rows: tuple[DepartmentRow, ...]) -> list[dict]:
     return cells
 
 
-def chart_spec(page: TerritoryPage) -> dict:
-    """The departments compared: imports left, exports right, the balance in colour."""
+def chart_frame(page: TerritoryPage):
+    """The departments compared, as `charts.partners_chart` reads partners."""
     import pandas as pd
-
-    from ticomex.charts import partners_chart
 
     published = [row for row in page.rows if row.published]
     frame = pd.DataFrame(
@@ -154,7 +155,28 @@ def chart_spec(page: TerritoryPage) -> dict:
         },
         columns=["code_pays", "pays", "importations_eur", "exportations_eur", "solde_eur"],
     )
-    return partners_chart(frame, texts.TERRITORY_CHART_TITLE.format(year=page.year))
+    return frame
+
+
+def chart_spec(page: TerritoryPage) -> dict:
+    """The departments compared: imports left, exports right, the balance in colour."""
+    from ticomex.charts import partners_chart
+
+    return partners_chart(chart_frame(page), texts.TERRITORY_CHART_TITLE.format(year=page.year))
+
+
+def chart_summary(page: TerritoryPage) -> str:
+    from ticomex.charts.describe import departments_summary
+
+    return departments_summary(chart_frame(page), page.year)
+
+
+def data_href(page: TerritoryPage) -> str:
+    return f"{DATA_DIR}/{DATA_FOLDER}/{page.territory.slug}.csv"
+
+
+def chart_csv(page: TerritoryPage) -> bytes:
+    return chart_frame(page).rename(columns=CSV_COLUMNS).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def accessible_svg(svg: str, label: str) -> str:
@@ -189,7 +211,8 @@ def territory_page(page: TerritoryPage, svg: str, config: SiteConfig, demo_note:
             pdf_href=PDF_HREF.format(code=territory.slug) if pdf else None,
             pdf_hrefs={row.code: PDF_HREF.format(code=row.code) for row in page.rows} if pdf else {},
             chart_svg=accessible_svg(svg, escape(texts.TERRITORY_CHART_TITLE.format(year=page.year))),
-            chart_alt=texts.TERRITORY_CHART_ALT,
+            chart_summary=chart_summary(page),
+            chart_data=data_href(page),
         )
     )
     check_offline(html, f"{territory.slug}.html")
@@ -263,7 +286,8 @@ def render_territory_task(task: TerritoryTask, session: RenderSession) -> list[t
                 write_atomic(page.html, territory_page(page, svg, task.config, task.demo_note, task.pdf).encode("utf-8"))
             if images and not page.pdf.exists():
                 sheet = TerritorySheet(slug, page.territory.name, page.demo, page.stale, task.source)
-                blocks = [*(Markdown(text) for text in territory_markdown(page)), Chart(spec, CHART_NAME, (), svg)]
+                chart = Chart(spec, CHART_NAME, (), svg, summary=chart_summary(page))
+                blocks = [*(Markdown(text) for text in territory_markdown(page)), chart]
                 source = sheet_typst(
                     sheet, blocks, task.config, task.demo_note, images, session,
                     title=territory_title(page.territory, task.config),
@@ -316,10 +340,13 @@ def render_territories(
                 f"{len(errors)} of {len(stale)} territories could not be rendered; the previous "
                 "publication is left as it was:\n  " + "\n  ".join(sorted(errors))
             )
+    data = staging / SITE_DIR / DATA_DIR / DATA_FOLDER
+    data.mkdir(parents=True, exist_ok=True)
     for page in pages:
         shutil.copyfile(page.html, staging / SITE_DIR / f"{page.territory.slug}.html")
+        (data / f"{page.territory.slug}.csv").write_bytes(chart_csv(page))
         if pdf:
-            shutil.copyfile(page.pdf, staging / PDF_DIR / f"{page.territory.slug}.pdf")
+            shutil.copyfile(page.pdf, staging / SITE_DIR / PDF_DIR / f"{page.territory.slug}.pdf")
     keep = {p.html for p in pages} | {p.pdf for p in pages}
     for folder in (CACHE_PAGES, CACHE_PDF) if pdf else (CACHE_PAGES,):
         for path in (cache / folder).iterdir():
@@ -384,6 +411,6 @@ def publish_territories(
     ]
     (staging / SITE_DIR).mkdir(exist_ok=True)
     if pdf:
-        (staging / PDF_DIR).mkdir(exist_ok=True)
+        (staging / SITE_DIR / PDF_DIR).mkdir(parents=True, exist_ok=True)
     rendered = render_territories(pages, config, layout.render_cache, staging, pdf, jobs, source, DEMO_NOTICE, workers)
     return PublishedTerritories(finder, [p.territory.slug for p in pages], rendered)
