@@ -160,7 +160,7 @@ def interactive_page(url: str, workdir: Path) -> tuple[int, list[str], list[str]
         browser.call("Page.enable")
         load(browser, url)
         count = make_interactive(browser)
-        texts = browser.evaluate("[...document.querySelectorAll('.interactif > svg')].map(s => s.textContent)")
+        texts = browser.evaluate("[...document.querySelectorAll('.interactif svg.marks')].map(s => s.textContent)")
         resources = browser.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
     finally:
         browser.close()
