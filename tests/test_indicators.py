@@ -46,10 +46,12 @@ def hand_rows() -> list[tuple]:
     return rows
 
 
-def write_release(folder: Path, rows: list[tuple]) -> Path:
+def write_release(folder: Path, rows: list[tuple], departments: list[tuple] = DEPARTMENTS) -> Path:
+    """The release's files; `departments`: (code, name, region, region name) of Departement_region.txt."""
     folder.mkdir(parents=True, exist_ok=True)
     crlf = "\r\n"
-    deps = [f"{c};{n};{r};{rn}" for c, n, r, rn in DEPARTMENTS]
+    deps = [f"{c};{n};{r};{rn}" for c, n, r, rn in departments]
+    region = {code: reg for code, _, reg, _ in departments}
     (folder / "Departement_region.txt").write_bytes(crlf.join(deps + [""]).encode())
     a129 = [f"{code};Produit {code};200901;999912" for code in PRODUCTS]
     (folder / "Libelle_A129.txt").write_bytes(("\ufeff" + crlf.join(a129 + [""])).encode())
@@ -58,7 +60,7 @@ def write_release(folder: Path, rows: list[tuple]) -> Path:
     (folder / "Libelle_PAYS.txt").write_bytes(crlf.join(pays + [""]).encode())
     for flux, name in (("E", "REGIONAL_CPF4PAYSE.txt"), ("I", "REGIONAL_CPF4PAYSI.txt")):
         lines = [
-            f"{f};{q};{y};{d};{REGION[d]};{a};{PRODUCTS.index(a) + 1011};{p};{v};{v // 10}"
+            f"{f};{q};{y};{d};{region[d]};{a};{PRODUCTS.index(a) + 1011};{p};{v};{v // 10}"
             for f, q, y, d, a, p, v in rows
             if f == flux
         ]
@@ -126,7 +128,7 @@ def test_latest_full_year_and_errors(con):
 
 
 def test_totals_and_shares(con):
-    h = indicators.headline(con, "05", "21", 2024)
+    h = indicators.headline(con, Scope.department("05"), 2024)
     dep = sum(sums("E", deps={"05"}).values())
     reg = sum(sums("E", deps={"05", "04", "99"}).values())  # Monaco counts in its region
     fra = sum(sums("E").values())
@@ -141,7 +143,7 @@ def test_totals_and_shares(con):
 
 def test_repeated_country_code_counted_once(con):
     serbia = sum(v for (a, p), v in sums("E", deps={"05"}).items() if p == "XS")
-    pays = indicators.top_partners(con, "05", 2024, n=20)
+    pays = indicators.top_partners(con, Scope.department("05"), 2024, n=20)
     row = pays[pays.code_pays == "XS"].iloc[0]
     assert row.pays == "Serbie" and row.exportations_eur == serbia
 
@@ -153,7 +155,7 @@ def test_top_partners(con):
     for (a, p), v in sums("E", deps={"05"}).items():
         per_country[p][1] += v
     order = sorted(per_country, key=lambda p: (-sum(per_country[p]), p))[:10]
-    df = indicators.top_partners(con, "05", 2024, n=10)
+    df = indicators.top_partners(con, Scope.department("05"), 2024, n=10)
     assert list(df.code_pays) == order
     for row in df.itertuples():
         imp, exp = per_country[row.code_pays]
@@ -161,7 +163,7 @@ def test_top_partners(con):
 
 
 def test_activities(con):
-    df = indicators.activities(con, "05", 2024)
+    df = indicators.activities(con, Scope.department("05"), 2024)
     for flux, name in (("E", "export"), ("I", "import")):
         tot = defaultdict(int)
         for (a, _p), v in sums(flux, deps={"05"}).items():
@@ -199,9 +201,9 @@ def test_short_department(con):
     df = indicators.flow_links(con, Scope.department("04"), 2024, "E")
     assert len(df) == 6 and not (df.code_a129 == "").any() and not (df.code_pays == "").any()
     assert indicators.flow_links(con, Scope.department("04"), 2024, "I").empty
-    assert set(indicators.activities(con, "04", 2024).flux) == {"export"}
-    assert len(indicators.top_partners(con, "04", 2024)) == 3
-    h = indicators.headline(con, "04", "21", 2024)
+    assert set(indicators.activities(con, Scope.department("04"), 2024).flux) == {"export"}
+    assert len(indicators.top_partners(con, Scope.department("04"), 2024)) == 3
+    h = indicators.headline(con, Scope.department("04"), 2024)
     assert h["importations"]["total_eur"] == 0 and h["importations"]["part_region_pct"] == 0
 
 

@@ -93,7 +93,7 @@ def test_seed_lines_on_demo_release(shared, demo_db):
         nom = re.search(r"Territoires d'industrie - (.+)", text).group(1).strip()
         (code,) = con.execute("SELECT code FROM departements WHERE nom = ?", [nom]).fetchone()
         dep = indicators.department(con, code)
-        h = indicators.headline(con, code, dep["region"], year)
+        h = indicators.headline(con, indicators.Scope.department(code), year)
         e, i = h["exportations"], h["importations"]
         ours = [
             texts.total_line(EXPORT, e["total_eur"]),

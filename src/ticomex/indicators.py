@@ -301,6 +301,35 @@ def department(con: Connection, code: str) -> dict:
     return {"code": row[0], "name": row[1], "region": row[2], "region_name": row[3]}
 
 
+def regions(con: Connection) -> list[dict]:
+    """The customs regions of the release, by code: code, name and whether all their
+    departments are overseas (the sheet then carries the customs' note on them)."""
+
+    def compute() -> tuple[dict, ...]:
+        rows = con.execute(
+            "SELECT r.code, r.nom, list(d.code ORDER BY d.code) FROM regions r "
+            "JOIN departements d ON d.region = r.code GROUP BY ALL ORDER BY r.code"
+        ).fetchall()
+        return tuple(
+            {"code": code, "name": name, "overseas": set(deps) <= OVERSEAS_DEPARTMENTS} for code, name, deps in rows
+        )
+
+    return [dict(r) for r in con.shared(_WHOLE_DATABASE, ("regions",), compute)]
+
+
+def region(con: Connection, code: str) -> dict:
+    """A customs region's code, name and overseas flag (`regions`); a clear error when unknown."""
+    for found in regions(con):
+        if found["code"] == code:
+            return found
+    raise TicomexError(f"unknown region {code!r} (not in the release's Departement_region.txt)")
+
+
+def has_sheet(code: str) -> bool:
+    """Whether a department gets a sheet: all but Monaco (`ticomex params` writes none for it)."""
+    return code != MONACO
+
+
 def total(con: Connection, scope: Scope, year: int, flow: str) -> int:
     def compute() -> int:
         where, args = scope.where()
@@ -313,39 +342,98 @@ def total(con: Connection, scope: Scope, year: int, flow: str) -> int:
     return con.shared(scope, ("total", year, flow), compute)
 
 
-def headline(con: Connection, code: str, region: str, year: int) -> dict:
-    """Totals and shares of both flows (unrounded percentages), as `indicateurs.json` has them."""
+# The headline's keys for the places around a sheet's: their total, and the sheet's share of it.
+_ENCLOSING_KEYS = {Level.REGION: ("region_total_eur", "part_region_pct"),
+                   Level.FRANCE: ("france_total_eur", "part_nationale_pct")}
+
+
+def enclosing_scopes(con: Connection, scope: Scope) -> list[Scope]:
+    """The places a sheet's place lies in: a department's region (as the release assigns it)
+    and France; France for a region; none for France."""
+    if scope.level is Level.DEPARTMENT:
+        return [Scope.region(department(con, scope.code)["region"]), Scope.france()]
+    return [Scope.france()] if scope.level is Level.REGION else []
+
+
+def headline(con: Connection, scope: Scope, year: int) -> dict:
+    """Totals of both flows and their shares of the enclosing places' (unrounded percentages),
+    as `indicateurs.json` has them: a department has `total_eur`, `region_total_eur`,
+    `france_total_eur`, `part_region_pct`, `part_nationale_pct`; a region has no region keys;
+    France has `total_eur` only."""
+    enclosing = enclosing_scopes(con, scope)
     result = {}
     for flow, key in ((EXPORT, "exportations"), (IMPORT, "importations")):
-        dep = total(con, Scope.department(code), year, flow)
-        reg = total(con, Scope.region(region), year, flow)
-        fra = total(con, Scope.france(), year, flow)
-        result[key] = {
-            "total_eur": dep,
-            "region_total_eur": reg,
-            "france_total_eur": fra,
-            "part_region_pct": 100 * dep / reg if reg else 0.0,
-            "part_nationale_pct": 100 * dep / fra if fra else 0.0,
-        }
+        own = total(con, scope, year, flow)
+        wholes = {outer.level: total(con, outer, year, flow) for outer in enclosing}
+        figures = {"total_eur": own}  # the totals, then the shares: the order indicateurs.json has had
+        for level, whole in wholes.items():
+            figures[_ENCLOSING_KEYS[level][0]] = whole
+        for level, whole in wholes.items():
+            figures[_ENCLOSING_KEYS[level][1]] = 100 * own / whole if whole else 0.0
+        result[key] = figures
     return result
 
 
-def top_partners(con: Connection, code: str, year: int, n: int = TOP_N) -> pd.DataFrame:
-    """The n partners with the largest imports + exports, in the order drawn."""
+def department_ranking(con: Connection, scope: Scope, year: int) -> pd.DataFrame:
+    """The departments of the place (those of the release, trade or not) with their exports,
+    imports, balance and shares of the place's flows (unrounded percent), by exports
+    descending then code; `fiche` says whether the department has a sheet to link to."""
+    where, args = scope.where()
+    # The place's condition reads a column `departement`: the trade sums filter `commerce` on it,
+    # and the departments' list is given that column so the same condition keeps those without trade.
+    rows = con.execute(
+        f"""
+        WITH trade AS (
+            SELECT departement AS code, coalesce(sum(valeur) FILTER (flux = 'E'), 0) AS exports,
+                   coalesce(sum(valeur) FILTER (flux = 'I'), 0) AS imports
+            FROM commerce WHERE annee = ? AND {where} GROUP BY ALL
+        )
+        SELECT d.departement, d.nom, coalesce(t.exports, 0), coalesce(t.imports, 0)
+        FROM (SELECT code AS departement, nom FROM departements) AS d
+        LEFT JOIN trade AS t ON t.code = d.departement
+        WHERE {where}
+        ORDER BY 3 DESC, 1
+        """,
+        [year, *args, *args],
+    ).fetchall()
+    whole = {flow: total(con, scope, year, flow) for flow in (EXPORT, IMPORT)}
+    exports = [int(r[2]) for r in rows]
+    imports = [int(r[3]) for r in rows]
+
+    def shares(values: list[int], flow: str) -> pd.Series:
+        return pd.Series([100 * v / whole[flow] if whole[flow] else 0.0 for v in values], dtype="float64")
+
+    return pd.DataFrame(
+        {
+            "code_departement": pd.Series([r[0] for r in rows], dtype="str"),
+            "departement": pd.Series([r[1] for r in rows], dtype="str"),
+            "exportations_eur": pd.Series(exports, dtype="int64"),
+            "importations_eur": pd.Series(imports, dtype="int64"),
+            "solde_eur": pd.Series([e - i for e, i in zip(exports, imports)], dtype="int64"),
+            "part_exportations_pct": shares(exports, EXPORT),
+            "part_importations_pct": shares(imports, IMPORT),
+            "fiche": pd.Series([has_sheet(r[0]) for r in rows], dtype=bool),
+        }
+    )
+
+
+def top_partners(con: Connection, scope: Scope, year: int, n: int = TOP_N) -> pd.DataFrame:
+    """The n partners with the largest imports + exports of the place, in the order drawn."""
+    where, args = scope.where()
     return con.execute(
-        """
+        f"""
         SELECT c.pays AS code_pays, coalesce(l.libelle, c.pays) AS pays,
                sum(valeur) FILTER (flux = 'I')::BIGINT AS importations_eur,
                sum(valeur) FILTER (flux = 'E')::BIGINT AS exportations_eur
         FROM commerce c
         LEFT JOIN libelles_pays l ON l.code = c.pays AND l.annee = c.annee
-        WHERE c.annee = ? AND c.departement = ?
+        WHERE c.annee = ? AND {where}
         GROUP BY ALL
         HAVING sum(valeur) <> 0
         ORDER BY sum(valeur) DESC, code_pays
         LIMIT ?
         """,
-        [year, code, n],
+        [year, *args, n],
     ).df().pipe(_partners_frame)
 
 
@@ -356,21 +444,22 @@ def _partners_frame(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def activities(con: Connection, code: str, year: int) -> pd.DataFrame:
-    """Every product with a non-zero value, by flow then value descending."""
+def activities(con: Connection, scope: Scope, year: int) -> pd.DataFrame:
+    """Every product of the place with a non-zero value, by flow then value descending."""
+    where, args = scope.where()
     df = con.execute(
-        """
+        f"""
         SELECT CASE c.flux WHEN 'E' THEN 'export' ELSE 'import' END AS flux,
                c.a129 AS code_a129, coalesce(l.libelle, c.a129) AS produit,
                sum(valeur)::BIGINT AS valeur_eur
         FROM commerce c
         LEFT JOIN libelles_a129 l ON l.code = c.a129 AND l.annee = c.annee
-        WHERE c.annee = ? AND c.departement = ?
+        WHERE c.annee = ? AND {where}
         GROUP BY ALL
         HAVING sum(valeur) <> 0
         ORDER BY flux, valeur_eur DESC, code_a129
         """,
-        [year, code],
+        [year, *args],
     ).df()
     return df
 
@@ -718,12 +807,13 @@ def mean_department_concentration(con: Connection, year: int, flow: str, dimensi
     def compute() -> MeanConcentration:
         rows = con.execute(
             f"SELECT departement, {dimension}, sum(valeur) FROM commerce "
-            "WHERE annee = ? AND flux = ? AND departement <> ? GROUP BY ALL",
-            [year, flow, MONACO],
+            "WHERE annee = ? AND flux = ? GROUP BY ALL",
+            [year, flow],
         ).fetchall()
         by_department: dict[str, dict[str, int]] = {}
         for dep, code, value in rows:
-            by_department.setdefault(dep, {})[code] = int(value)
+            if has_sheet(dep):
+                by_department.setdefault(dep, {})[code] = int(value)
         figures = [c for c in map(concentration, by_department.values()) if c.items]
         count = len(figures)
         if not count:
