@@ -335,3 +335,54 @@ def test_a_partial_year_is_refused_unless_asked_then_said(tmp_path):
         assert open_sheet("05", None, db, params).year == 2024  # the default stays the latest full year
     finally:
         sheet.con.close()
+
+
+def _place_sums(con, departments: list[str] | None, year: int) -> dict[str, int]:
+    """Exports and imports of a set of departments (None: all), summed here in SQL of this test."""
+    where = "" if departments is None else f"AND departement IN ({', '.join('?' * len(departments))})"
+    rows = con.execute(f"SELECT flux, sum(valeur) FROM commerce WHERE annee = ? {where} GROUP BY flux",
+                       [year, *(departments or [])]).fetchall()
+    return {flux: int(value) for flux, value in rows}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sheet", ["region-21", "france-entiere"])
+def test_region_and_france_sheets_execute(tmp_path, demo_db, params_dir, sheet):
+    """The same template with a region's or France's scope: its figures recomputed here from
+    the database, its departments ranked, no department wording, no region comparison."""
+    nb = run(tmp_path, demo_db, params_dir, sheet)
+    facts = json.loads((tmp_path / "data" / sheet / "indicateurs.json").read_text(encoding="utf-8"))
+    level = "region" if sheet.startswith("region-") else "france"
+    assert facts["perimetre"] == level and facts["fiche"]["code"] == sheet and "departement" not in facts
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        year = facts["annee"]
+        if level == "region":
+            departments = [r[0] for r in con.execute("SELECT code FROM departements WHERE region = '21' ORDER BY code").fetchall()]
+        else:
+            departments = [r[0] for r in con.execute("SELECT code FROM departements ORDER BY code").fetchall()]
+        own = _place_sums(con, departments, year)
+        france = _place_sums(con, None, year)
+        by_department = {code: _place_sums(con, [code], year) for code in departments}
+    assert facts["exportations"]["total_eur"] == own["E"] and facts["importations"]["total_eur"] == own["I"]
+    if level == "region":
+        assert facts["exportations"]["france_total_eur"] == france["E"]
+        assert facts["exportations"]["part_nationale_pct"] == pytest.approx(100 * own["E"] / france["E"])
+        assert "region_total_eur" not in facts["exportations"]
+    else:
+        assert set(facts["exportations"]) == {"total_eur"}
+    # The ranking: every department of the place (Monaco without a link), by exports then code.
+    expected = sorted(departments, key=lambda c: (-by_department[c].get("E", 0), c))
+    with (tmp_path / "data" / sheet / "departements.csv").open(encoding="utf-8") as f:
+        ranking = list(csv.DictReader(f))
+    assert [r["code_departement"] for r in ranking] == expected
+    for row in ranking:
+        sums = by_department[row["code_departement"]]
+        assert int(row["exportations_eur"]) == sums.get("E", 0) and int(row["importations_eur"]) == sums.get("I", 0)
+        assert int(row["solde_eur"]) == sums.get("E", 0) - sums.get("I", 0)
+    text = "\n".join(o["data"]["text/markdown"] for o in outputs(nb, "text/markdown"))
+    assert "du département" not in text and "dans le département" not in text
+    assert "[Hautes-Alpes (05)](05.html)" in text and "[Monaco" not in text
+    names = [o["metadata"][METADATA_KEY][CHART_NAME] for o in outputs(nb, CHART)]
+    assert "flux_export_region" not in names and "pays" in names and "activites" in names
+    assert ("flux_export_france" in names) == (level == "region")
+    assert all(o["metadata"][METADATA_KEY]["summary"] for o in outputs(nb, CHART))

@@ -23,9 +23,16 @@ def seed_territories(text: str) -> tuple[list[str], bool]:
 
 def test_seed_departments(shared, demo_db, tmp_path):
     table = shared / "reference" / "territoires_industrie_departements.csv"
-    written = write_params(demo_db, tmp_path, territories=table)
+    everything = write_params(demo_db, tmp_path, territories=table)
+    written = [p for p in everything if "level" not in yaml.safe_load(p.read_text(encoding="utf-8"))]
     assert len(written) == 100
     assert not (tmp_path / "99.yaml").exists()
+    # A sheet for each region of those departments, and one for France.
+    regions = {(f["region"], f["region_name"]) for f in (yaml.safe_load(p.read_text(encoding="utf-8")) for p in written)}
+    areas = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in everything if p not in written]
+    assert sorted((a["region"], a["name"]) for a in areas if a["level"] == "region") == sorted(regions)
+    assert [a["name"] for a in areas if a["level"] == "france"] == ["France entière"]
+    assert all(a["code"] == p.stem for a, p in zip(areas, (p for p in everything if p not in written)))
     for seed in sorted((shared / "seeds").glob("*.txt")):
         text = seed.read_text(encoding="utf-8")
         nom = re.search(r"Territoires d'industrie - (.+)", text).group(1).strip()
@@ -51,7 +58,11 @@ def test_existing_files_are_kept(demo_db, tmp_path):
     tmp_path.joinpath("05.yaml").write_text("edited by hand\n", encoding="utf-8")
     written = write_params(demo_db, tmp_path, territories=None)
     assert tmp_path.joinpath("05.yaml").read_text(encoding="utf-8") == "edited by hand\n"
-    assert tmp_path / "05.yaml" not in written and len(written) == 99
+    departments = [p for p in written if "level" not in yaml.safe_load(p.read_text(encoding="utf-8"))]
+    assert tmp_path / "05.yaml" not in written and len(departments) == 99
+    tmp_path.joinpath("region-21.yaml").write_text("edited by hand\n", encoding="utf-8")
+    assert tmp_path / "region-21.yaml" not in write_params(demo_db, tmp_path, territories=None)
+    assert tmp_path.joinpath("region-21.yaml").read_text(encoding="utf-8") == "edited by hand\n"
 
 
 def test_threshold(tmp_path):

@@ -75,15 +75,38 @@ def department_params(dep: dict, territories: list[str]) -> dict:
     }
 
 
+AREA_HEADER = """\
+# Facts of the sheet "Les indicateurs clés : commerce extérieur" of {name}.
+# Edit by hand: the notebook reads this file as it is (keys: docs/architecture.md).
+# level: region (a customs region's sheet) or france; its departments are ranked.
+"""
+REGION_SHEET = "region-{code}"  # a region's params file, notebook and page name
+FRANCE_SHEET = "france-entiere"  # not "france": the shared France data folder has that name
+
+
+def region_params(code: str, name: str) -> dict:
+    return {"code": REGION_SHEET.format(code=code), "level": "region", "name": name, "region": code,
+            "region_name": name, "territories": []}
+
+
+def france_params() -> dict:
+    from ticomex.texts import FRANCE
+
+    return {"code": FRANCE_SHEET, "level": "france", "name": FRANCE, "region": "", "region_name": "",
+            "territories": []}
+
+
 def dump(params: dict) -> str:
     body = yaml.safe_dump(params, allow_unicode=True, sort_keys=False, width=100)
-    return HEADER.format(code=params["code"]) + body
+    header = AREA_HEADER.format(name=params["name"]) if "level" in params else HEADER.format(code=params["code"])
+    return header + body
 
 
 def write_params(
     db: Path, out: Path, territories: Path | None = None, overwrite: bool = False
 ) -> list[Path]:
-    """Write a params file for every department of the release but Monaco.
+    """Write a params file for every department of the release but Monaco, for each
+    customs region with such a department (`region-<code>.yaml`) and for France.
 
     Existing files are kept unless `overwrite`: they are the editors'. Without a
     territories table, the territories of an existing file are carried over.
@@ -104,6 +127,12 @@ def write_params(
         ).fetchall()
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    areas = [france_params(), *(region_params(code, name) for code, name in sorted({(d[2], d[3]) for d in deps}))]
+    for params in areas:
+        path = out / f"{params['code']}.yaml"
+        if overwrite or not path.exists():
+            path.write_text(dump(params), encoding="utf-8")
+            written.append(path)
     for code, name, region, region_name in deps:
         path = out / f"{code}.yaml"
         if path.exists() and not overwrite:

@@ -37,16 +37,19 @@ PARAMS_KEYS: dict[str, type | tuple[type, ...]] = {
     "region_name": str,
     "territories": list,
 }
-OPTIONAL_PARAMS_KEYS: dict[str, type | tuple[type, ...]] = {"main_territories": bool}
+OPTIONAL_PARAMS_KEYS: dict[str, type | tuple[type, ...]] = {"main_territories": bool, "level": str}
+# `level` of a params file: a department's sheet (the default), a customs region's, France's.
+LEVELS = tuple(level.value for level in indicators.Level)
 
 
 @dataclass
 class Sheet:
-    """One department's sheet: its facts, the year and an open database connection."""
+    """One sheet (a department's, a customs region's or France's): its facts, the year and
+    an open database connection."""
 
-    code: str
+    code: str  # the params file's name: a department's code, `region-<code>`, `france`
     name: str
-    region: str
+    region: str  # the department's region, the region itself; "" for France
     region_name: str
     year: int
     source: str  # DEMO or OFFICIAL: which release the figures come from
@@ -57,6 +60,44 @@ class Sheet:
     top_n: int = indicators.TOP_N  # partners, products and countries drawn
     quarters: list[int] = field(default_factory=lambda: [1, 2, 3, 4])  # of `year` in the data
     missing_flows: list[str] = field(default_factory=list)  # flows the release lacks for `year`
+    level: str = indicators.Level.DEPARTMENT.value
+
+    @property
+    def scope(self) -> indicators.Scope:
+        """The place the sheet's figures are computed for."""
+        if self.level == indicators.Level.REGION:
+            return indicators.Scope.region(self.region)
+        if self.level == indicators.Level.FRANCE:
+            return indicators.Scope.france()
+        return indicators.Scope.department(self.code)
+
+    @property
+    def is_department(self) -> bool:
+        return self.level == indicators.Level.DEPARTMENT
+
+    @property
+    def within_region(self) -> bool:
+        """Whether the sheet compares its place with its region (a department's sheet)."""
+        return self.is_department
+
+    @property
+    def within_france(self) -> bool:
+        """Whether the sheet compares its place with France (all but France's own)."""
+        return self.level != indicators.Level.FRANCE
+
+    @property
+    def places(self) -> list[tuple[str, indicators.Scope]]:
+        """The sheet's place, then those it lies in, as the comparison tables head them."""
+        return [
+            (self.place.column, self.scope),
+            *([(self.region_name, indicators.Scope.region(self.region))] if self.within_region else []),
+            *([(texts.FRANCE, indicators.Scope.france())] if self.within_france else []),
+        ]
+
+    @property
+    def place(self) -> texts.Place:
+        """How the sheet's text names its place ("le département", "la région"...)."""
+        return texts.PLACES[self.level]
 
     @property
     def demo(self) -> bool:
@@ -66,9 +107,11 @@ class Sheet:
     def notes(self) -> str:
         """What the reader must know about the data behind this sheet (overseas scope, partial
         year, absent flow), as Markdown paragraphs each preceded by a blank line; "" if none."""
-        return texts.data_notes(
-            self.year, self.quarters, self.missing_flows, self.code in indicators.OVERSEAS_DEPARTMENTS
-        )
+        if self.level == indicators.Level.REGION:
+            overseas = indicators.region(self.con, self.region)["overseas"]
+        else:
+            overseas = self.code in indicators.OVERSEAS_DEPARTMENTS
+        return texts.data_notes(self.year, self.quarters, self.missing_flows, overseas)
 
 
 def department_code(department: str | int) -> str:
@@ -138,6 +181,10 @@ def read_params(params_dir: str | Path, department: str) -> dict:
                 f"{path}, line {line}: {key} should be a {expected}, not {type(facts[key]).__name__} "
                 f"({facts[key]!r}; quote codes such as '05')"
             )
+    if facts.get("level", LEVELS[0]) not in LEVELS:
+        raise TicomexError(
+            f"{path}, line {_key_line(path, 'level')}: level {facts['level']!r}, expected one of {', '.join(LEVELS)}"
+        )
     if facts["code"] != department:
         raise TicomexError(f"{path}, line {_key_line(path, 'code')}: code {facts['code']!r} differs from the file name")
     return facts
@@ -181,7 +228,11 @@ def open_sheet(
         params_dir = project.params_dir if params_dir is None else params_dir
     facts = read_params(params_dir, code)
     con = indicators.connect(db)
-    indicators.department(con, code)
+    level = facts.get("level", indicators.Level.DEPARTMENT.value)
+    if level == indicators.Level.DEPARTMENT:
+        indicators.department(con, code)
+    elif level == indicators.Level.REGION:
+        indicators.region(con, facts["region"])
     if isinstance(partial_year, str):
         if partial_year.strip().lower() not in ("true", "false", ""):
             raise TicomexError(f"partial_year {partial_year!r}: expected true or false")
@@ -207,6 +258,7 @@ def open_sheet(
         top_n=top_n,
         quarters=indicators.quarters(con, checked_year),
         missing_flows=indicators.missing_flows(con, checked_year),
+        level=level,
     )
 
 
@@ -287,9 +339,11 @@ def write_csv(sheet: Sheet, name: str, df: pd.DataFrame, shared: str | None = No
 def write_indicators(sheet: Sheet, figures: dict) -> str:
     """`indicateurs.json`: the headline figures with unrounded percentages (published data:
     French keys, docs/architecture.md)."""
+    place = {"code": sheet.code, "nom": sheet.name}
     document = {
-        "departement": {"code": sheet.code, "nom": sheet.name},
-        "region": {"code": sheet.region, "nom": sheet.region_name},
+        "perimetre": sheet.level,
+        **({"departement": place} if sheet.is_department else {"fiche": place}),
+        **({"region": {"code": sheet.region, "nom": sheet.region_name}} if sheet.region else {}),
         "annee": sheet.year,
         "donnees": sheet.source,
         **figures,

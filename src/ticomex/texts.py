@@ -7,6 +7,7 @@ shares rounded half up, trailing zeros dropped (`2%`, `0.05%`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -78,11 +79,31 @@ STALE_NOTICE = (
     "version précédente de la fiche."
 )
 
-# The customs' note on the overseas departments' figures (sheets 9A–9E).
+# The customs' note on the overseas departments' figures (sheets 9A–9E and their region's).
 OVERSEAS_NOTE = (
-    "**Départements d'outre-mer** : selon les Douanes, les chiffres de ce département "
-    "excluent les échanges avec la France métropolitaine et entre départements d'outre-mer."
+    "**Départements d'outre-mer** : selon les Douanes, les chiffres des départements "
+    "d'outre-mer excluent les échanges avec la France métropolitaine et entre départements d'outre-mer."
 )
+
+
+@dataclass(frozen=True)
+class Place:
+    """How a sheet names its place in running text (a department's: the seeds' words)."""
+
+    the: str  # "le département"
+    of: str  # "du département"
+    within: str  # "dans le département"
+    adjective: str  # "départementale"
+    column: str  # a table's column for the place's figures
+
+
+# By `indicators.Level` value.
+PLACES = {
+    "department": Place("le département", "du département", "dans le département", "départementale", "Département"),
+    "region": Place("la région", "de la région", "dans la région", "régionale", "Région"),
+    "france": Place("la France", "de la France", "en France", "nationale", "France"),
+}
+DEPARTMENT_PLACE = PLACES["department"]
 QUARTER_NAMES = {1: "premier", 2: "deuxième", 3: "troisième", 4: "quatrième"}
 
 
@@ -176,6 +197,43 @@ def region_share_line(flow: str, euros: int, region_euros: int, region_name: str
 def national_share_line(flow: str, euros: int, france_euros: int) -> str:
     pct = share(euros, france_euros, NATIONAL_SHARE_DECIMALS)
     return f"soit {pct}% de la valeur {FLOWS[flow]['value']} au niveau national"
+
+
+def total_lines(flow: str, figures: dict, region_name: str) -> str:
+    """The sheet's total in bold, then its shares of the places it lies in (the keys of
+    `indicators.headline` present: a region's sheet has no region share, France's none)."""
+    total = figures["total_eur"]
+    lines = [f"**{total_line(flow, total)}**"]
+    if "region_total_eur" in figures:
+        lines.append(region_share_line(flow, total, figures["region_total_eur"], region_name))
+    if "france_total_eur" in figures:
+        lines.append(national_share_line(flow, total, figures["france_total_eur"]))
+    return "\n\n".join(lines)
+
+
+def comparison_sentence(flow: str, place: Place, within_region: bool, within_france: bool) -> str:
+    """`La situation départementale des exportations représentée page précédente peut être
+    comparée à celle de la région et du pays :` ("" when the sheet compares with nothing)."""
+    others = [name for name, shown in (("de la région", within_region), ("du pays", within_france)) if shown]
+    if not others:
+        return ""
+    end = " :" if flow == EXPORT else "."
+    return (
+        f"La situation {place.adjective} des {FLOW_NOUNS[flow]} représentée page précédente peut être "
+        f"comparée à celle {' et '.join(others)}{end}"
+    )
+
+
+def exposure_intro(place: Place, compared: list[str]) -> str:
+    """The Exposition section's opening paragraph; `compared`: the places it is compared with."""
+    comparison = ""
+    if compared:
+        comparison = f", et les compare à celles {' et '.join(compared)}"
+    return (
+        "Dans le contexte des surtaxes douanières annoncées par les États-Unis, cette partie "
+        f"mesure la part des exportations {place.of} qui part vers les États-Unis et la part de "
+        f"ses importations qui vient de Chine{comparison}."
+    )
 
 
 def flows_title(flow: str, place: str, year: int, department: bool = True) -> str:
@@ -384,24 +442,24 @@ def contributions_table(frame, label: str, year: int) -> str:
     return markdown_table(headers, rows)
 
 
-def exposure_sentence(flow: str, country: str, year: int, exposure) -> str:
+def exposure_sentence(flow: str, country: str, year: int, exposure, place: Place = DEPARTMENT_PLACE) -> str:
     """`En 2024, 8.1% des exportations du département partent vers les États-Unis (45.3
     millions d'euros) : c'est sa 3e destination.`"""
     words = COUNTRIES[country]
     if not exposure.value_eur:
-        return no_trade_sentence(flow, country, year)
+        return no_trade_sentence(flow, country, year, place)
     verb = "partent" if flow == EXPORT else "sont"
     role = "destination" if flow == EXPORT else "origine"
     return (
-        f"En {year}, {percent(exposure.share_pct)}% des {FLOW_NOUNS[flow]} du département {verb} "
+        f"En {year}, {percent(exposure.share_pct)}% des {FLOW_NOUNS[flow]} {place.of} {verb} "
         f"{words[flow]} ({millions(exposure.value_eur)} millions d'euros) : "
         f"{words['name']} {'sont' if country == 'US' else 'est'} sa {rank_ordinal_feminine(exposure.rank)} "
         f"{role} sur {exposure.partners} pays."
     )
 
 
-def no_trade_sentence(flow: str, country: str, year: int) -> str:
-    return f"Le département n'a enregistré aucune {FLOW_NOUNS[flow][:-1]} {COUNTRIES[country][flow]} en {year}."
+def no_trade_sentence(flow: str, country: str, year: int, place: Place = DEPARTMENT_PLACE) -> str:
+    return f"{place.the[0].upper()}{place.the[1:]} n'a enregistré aucune {FLOW_NOUNS[flow][:-1]} {COUNTRIES[country][flow]} en {year}."
 
 
 def exposure_table(flow: str, country: str, places: list[tuple[str, object]]) -> str:
@@ -449,9 +507,12 @@ def concentration_note(departments: int, year: int) -> str:
     )
 
 
-def concentration_table(by_partner, by_product, partner_name: str, product_name: str, mean_partner, mean_product) -> str:
+def concentration_table(
+    by_partner, by_product, partner_name: str, product_name: str, mean_partner, mean_product,
+    place: Place = DEPARTMENT_PLACE,
+) -> str:
     """Export concentration by partner and by product, beside the departments' mean."""
-    headers = ["Part des exportations", "Département", "Moyenne des départements"]
+    headers = ["Part des exportations", place.column, "Moyenne des départements"]
     rows = [
         [f"Premier pays client ({partner_name})", by_partner.first_share_pct, mean_partner.first_share_pct],
         ["Trois premiers pays clients", by_partner.first_few_share_pct, mean_partner.first_few_share_pct],
@@ -510,3 +571,30 @@ def products_with_summary(flow: str, country: str, frame) -> str:
     if following:
         text += ", puis " + " et ".join(following)
     return text + "."
+
+
+RANKING_COLUMNS = ("Département", "Exportations (M€)", "Importations (M€)", "Solde (M€)", "Part des exportations")
+
+
+def ranking_title(name: str, year: int) -> str:
+    return f"Départements classés par exportations, {name} ({year})"
+
+
+def ranking_intro(place: Place) -> str:
+    return (
+        f"Chaque département {place.of} avec ses exportations, ses importations, son solde "
+        f"et sa part des exportations {place.of} ; son nom mène à sa fiche."
+    )
+
+
+def ranking_table(ranking, link: bool = True) -> str:
+    """The departments of a region or of France, ranked (`indicators.department_ranking`):
+    each name links to its sheet (`<code>.html`) when it has one."""
+    rows = []
+    for row in ranking.itertuples(index=False):
+        name = f"{row.departement} ({row.code_departement})"
+        if link and row.fiche:
+            name = f"[{name}]({row.code_departement}.html)"
+        rows.append([name, millions(row.exportations_eur), millions(row.importations_eur),
+                     millions(row.solde_eur), f"{percent(row.part_exportations_pct)}%"])
+    return markdown_table(list(RANKING_COLUMNS), rows)

@@ -42,6 +42,7 @@ class Task:
     config: SiteConfig
     demo_note: str
     cache: Path
+    published: frozenset[str] = frozenset()  # every sheet published: linked to, the others not
 
 
 def render_task(task: Task, session: RenderSession) -> list[tuple[str, str | None]]:
@@ -66,7 +67,7 @@ def render_task(task: Task, session: RenderSession) -> list[tuple[str, str | Non
         try:
             blocks = read.pop(department.notebook, None) or read_blocks(department.notebook)
             if not outputs.html.exists():
-                page = department_page(department, blocks, task.config, task.demo_note, task.pdf, images)
+                page = department_page(department, blocks, task.config, task.demo_note, task.pdf, images, task.published)
                 write_atomic(outputs.html, page.encode("utf-8"))
             if task.pdf and not outputs.pdf.exists():
                 document = department_pdf(department, blocks, task.config, task.demo_note, images, session)
@@ -93,10 +94,11 @@ def render_builtin(
     key = fingerprint(config, DEMO_NOTICE)
     for folder in ("pages", "pdf"):
         (cache / folder).mkdir(parents=True, exist_ok=True)
-    outputs = {d.code: cached_outputs(d, key, cache, pdf) for d in departments}
+    published = frozenset(d.code for d in departments)
+    outputs = {d.code: cached_outputs(d, key, cache, pdf, published) for d in departments}
     stale = [d for d in departments if outputs[d.code].missing(pdf)]
     if stale:
-        run_tasks(make_tasks(stale, outputs, config, cache, pdf), len(stale), jobs, workers)
+        run_tasks(make_tasks(stale, outputs, config, cache, pdf, published), len(stale), jobs, workers)
 
     (staging / SITE_DIR).mkdir()
     if pdf:
@@ -111,7 +113,8 @@ def render_builtin(
 
 
 def make_tasks(
-    stale: list[Department], outputs: dict[str, CachedOutputs], config: SiteConfig, cache: Path, pdf: bool
+    stale: list[Department], outputs: dict[str, CachedOutputs], config: SiteConfig, cache: Path, pdf: bool,
+    published: frozenset[str] = frozenset(),
 ) -> list[Task]:
     by_region: dict[str, list[Department]] = {}
     for department in stale:
@@ -125,7 +128,7 @@ def make_tasks(
     # the largest first.
     groups = [chunk for _, chunk in sorted(chunks, key=lambda c: (c[0], -len(c[1]), c[1][0].code))]
     return [
-        Task(tuple(group), tuple(outputs[d.code] for d in group), pdf, config, DEMO_NOTICE, cache)
+        Task(tuple(group), tuple(outputs[d.code] for d in group), pdf, config, DEMO_NOTICE, cache, published)
         for group in groups
     ]
 

@@ -64,11 +64,13 @@ class CachedOutputs:
 
 
 def cached_outputs(
-    department: Department, fingerprint: str, cache: Path, pdf: bool
+    department: Department, fingerprint: str, cache: Path, pdf: bool, published: frozenset[str] = frozenset()
 ) -> CachedOutputs:
     inputs = _inputs_digest(department)
-    # The page links the PDF only when PDFs are published: that choice is part of its key.
-    html_key = hashlib.sha256(f"{fingerprint} {inputs} html pdf-link={pdf}".encode()).hexdigest()
+    # The page links the PDF only when PDFs are published, and only the sheets published
+    # (breadcrumbs, a region's ranking): both are part of its key.
+    links = f"pdf-link={pdf} published={','.join(sorted(published))}"
+    html_key = hashlib.sha256(f"{fingerprint} {inputs} html {links}".encode()).hexdigest()
     pdf_key = hashlib.sha256(f"{fingerprint} {inputs} pdf".encode()).hexdigest()
     return CachedOutputs(
         html=cache / "pages" / f"{department.code}.{html_key[:32]}.html",

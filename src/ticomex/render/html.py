@@ -30,6 +30,8 @@ from ticomex.render.config import SiteConfig
 from ticomex.render.notebook import Block, Chart, Department
 
 TEMPLATES = Path(__file__).parent / "templates"
+HOME = "Accueil"  # the index, first in every breadcrumb trail
+FRANCE_LABEL = "France"
 PDF_HREF = PDF_DIR + "/{code}.pdf"
 
 # No request may leave the machine: any absolute or protocol-relative address counts,
@@ -93,8 +95,13 @@ def check_offline(html: str, source: Path | str) -> None:
         )
 
 
-def markdown_parser():
-    """The Markdown parser of the pages: one per page (built in 0.1 ms, not kept)."""
+_SHEET_LINK = re.compile(r"^([A-Za-z0-9-]+)\.html$")
+
+
+def markdown_parser(published: frozenset[str] | None = None):
+    """The Markdown parser of the pages: one per page (built in 0.1 ms, not kept). Given
+    the sheets `published`, a link to another sheet (`<code>.html`) not among them keeps
+    its text only (a partial build, `--only`)."""
     import mistune
 
     class OfflineRenderer(mistune.HTMLRenderer):
@@ -102,6 +109,9 @@ def markdown_parser():
         links (a reader follows them; nothing is loaded), marked as such."""
 
         def link(self, text: str, url: str, title: str | None = None) -> str:
+            sheet = _SHEET_LINK.match(url)
+            if published is not None and sheet and sheet.group(1) not in published:
+                return text
             html = super().link(text, url, title)
             if is_external(url):
                 html = html.replace("<a ", '<a class="externe" ', 1)
@@ -152,7 +162,9 @@ def _chart_ids(blocks: list[Block]) -> list[str]:
 
 
 def sheet_title(department: Department, config: SiteConfig) -> str:
-    """The page's and the PDF's title."""
+    """The page's and the PDF's title (a department's with its code)."""
+    if not department.is_department:
+        return f"{department.name} — {config.title}"
     return f"{department.name} ({department.code}) — {config.title}"
 
 
@@ -232,6 +244,7 @@ def department_page(
     demo_note: str,
     pdf: bool,
     charts,
+    published: frozenset[str] = frozenset(),
 ) -> str:
     """`site/<code>.html`: the sheet's content, each chart as a static drawing with its
     name, summary, data table and CSV (`charts`: a `render.pdf.ChartImages`, which gives
@@ -253,7 +266,7 @@ def department_page(
                         f"{name}, absent from {department.data_dir}"
                     )
     ids = iter(_chart_ids(blocks))
-    to_html = markdown_parser()
+    to_html = markdown_parser(published or None)
     items = []
     heading = None
     for block in blocks:
@@ -287,7 +300,7 @@ def department_page(
         .render(
             **_common(config, demo_note, to_html),
             department=department,
-            breadcrumbs=department_breadcrumbs(department),
+            breadcrumbs=department_breadcrumbs(department, published),
             stale_html=to_html(STALE_NOTICE),
             title=sheet_title(department, config),
             items=items,
@@ -299,13 +312,21 @@ def department_page(
     return page
 
 
-def department_breadcrumbs(department: Department) -> list[tuple[str, str | None]]:
-    """France › region (its section of the index) › department."""
-    return [
-        ("France", "index.html"),
-        (department.region_name, f"index.html#region-{department.region_code}"),
-        (f"{department.name} ({department.code})", None),
-    ]
+def department_breadcrumbs(department: Department, published: frozenset[str] = frozenset()) -> list[tuple[str, str | None]]:
+    """Index › France › region › department: the France and region sheets when `published`,
+    else the index and the region's section of it."""
+    from ticomex.params import FRANCE_SHEET, REGION_SHEET
+
+    region_sheet = REGION_SHEET.format(code=department.region_code)
+    trail = [(HOME, "index.html")]
+    if FRANCE_SHEET in published:
+        trail.append((FRANCE_LABEL, f"{FRANCE_SHEET}.html"))
+    if department.level == "france":
+        return [*trail[:1], (FRANCE_LABEL, None)]
+    if department.level == "region":
+        return [*trail, (department.name, None)]
+    region_href = f"{region_sheet}.html" if region_sheet in published else f"index.html#region-{department.region_code}"
+    return [*trail, (department.region_name, region_href), (f"{department.name} ({department.code})", None)]
 
 
 def _fold(text: str) -> str:
@@ -317,13 +338,23 @@ def _fold(text: str) -> str:
 def index_page(
     departments: list[Department], config: SiteConfig, demo_note: str, pdf: bool, finder: dict | None = None
 ) -> str:
-    """`site/index.html`: the departments grouped by customs region, with a filter box;
+    """`site/index.html`: the departments grouped by customs region, with a filter box, and
+    the links to the region and France sheets among `departments` (`level`);
     `finder`: the map, territories and ranking (`render.finder.index_context`)."""
+    from ticomex.params import FRANCE_SHEET, REGION_SHEET
+
+    areas = {d.code: d for d in departments if not d.is_department}
+    departments = [d for d in departments if d.is_department]
+
+    def sheet_links(code: str) -> dict | None:
+        return {"href": f"{code}.html", "pdf_href": PDF_HREF.format(code=code) if pdf else None} if code in areas else None
+
     regions: dict[str, dict] = {}
     for department in sorted(departments, key=lambda d: d.code):
         region = regions.setdefault(
             department.region_code,
-            {"code": department.region_code, "name": department.region_name, "departments": []},
+            {"code": department.region_code, "name": department.region_name, "departments": [],
+             "sheet": sheet_links(REGION_SHEET.format(code=department.region_code))},
         )
         region["departments"].append(
             {
@@ -345,6 +376,7 @@ def index_page(
             demo=any(d.demo for d in departments),
             count=len(departments),
             finder=finder,
+            france_sheet=sheet_links(FRANCE_SHEET),
         )
     )
     check_offline(page, "site/index.html")

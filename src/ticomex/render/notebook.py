@@ -28,7 +28,8 @@ DISPLAY_OUTPUTS = ("display_data", "execute_result")
 
 @dataclass(frozen=True)
 class Department:
-    """A department to publish: its executed notebook, its chart data and its facts."""
+    """A sheet to publish (a department's; a region's or France's when `level` says so):
+    its executed notebook, its chart data and its facts."""
 
     code: str
     name: str
@@ -39,6 +40,11 @@ class Department:
     notebook: Path
     data_dir: Path
     stale: bool = False  # its notebook failed at the last build: this is the previous one
+    level: str = "department"  # `indicators.Level`: department, region or france
+
+    @property
+    def is_department(self) -> bool:
+        return self.level == "department"
 
 
 @dataclass(frozen=True)
@@ -72,15 +78,19 @@ def read_department(notebook: Path, data_root: Path) -> Department:
     except json.JSONDecodeError as err:
         raise TicomexError(f"{path}, line {err.lineno}: not valid JSON ({err.msg})") from None
     try:
+        level = str(facts.get("perimetre", "department"))
+        place = facts["departement" if level == "department" else "fiche"]
+        region = facts.get("region") or {"code": "", "nom": ""}  # France's sheet has none
         department = Department(
-            code=str(facts["departement"]["code"]),
-            name=str(facts["departement"]["nom"]),
-            region_code=str(facts["region"]["code"]),
-            region_name=str(facts["region"]["nom"]),
+            code=str(place["code"]),
+            name=str(place["nom"]),
+            region_code=str(region["code"]),
+            region_name=str(region["nom"]),
             year=int(facts["annee"]),
             demo=facts["donnees"] == "demo",
             notebook=notebook,
             data_dir=data_dir,
+            level=level,
         )
     except (KeyError, TypeError, ValueError) as err:
         raise TicomexError(f"{path}: missing or malformed field {err}") from None

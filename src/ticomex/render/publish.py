@@ -117,7 +117,7 @@ def render(
             rendered = render_builtin(departments, config, layout.render_cache, staging, pdf, jobs, workers)
         site = staging / SITE_DIR
         territories = publish_territories(
-            departments, config, layout, staging, pdf, jobs, workers,
+            [d for d in departments if d.is_department], config, layout, staging, pdf, jobs, workers,
             [*([Path(params_dir)] if params_dir else []), project / PARAMS_DIR],
         )  # fmt: skip
         write_assets(site, config, bundle.result(), departments, layout.render_cache)

@@ -187,7 +187,7 @@ def accessible_svg(svg: str, label: str) -> str:
 def territory_page(page: TerritoryPage, svg: str, config: SiteConfig, demo_note: str, pdf: bool) -> str:
     from html import escape
 
-    from ticomex.render.html import PDF_HREF, _common, _templates, check_offline, markdown_parser
+    from ticomex.render.html import HOME, PDF_HREF, _common, _templates, check_offline, markdown_parser
 
     territory = page.territory
     to_html = markdown_parser()
@@ -199,7 +199,7 @@ def territory_page(page: TerritoryPage, svg: str, config: SiteConfig, demo_note:
             **_common(config, demo_note, to_html),
             title=territory_title(territory, config),
             heading=texts.TERRITORY_HEADING.format(name=territory.name),
-            breadcrumbs=[("France", "index.html"), (texts.TERRITORIES_INDEX_TITLE, INDEX_TERRITORIES), (territory.name, None)],
+            breadcrumbs=[(HOME, "index.html"), (texts.TERRITORIES_INDEX_TITLE, INDEX_TERRITORIES), (territory.name, None)],
             demo=page.demo,
             stale=page.stale,
             stale_html=to_html(texts.STALE_NOTICE),
