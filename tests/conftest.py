@@ -78,6 +78,8 @@ def html_image(text: str | list[str]) -> tuple[str, str]:
 
 # Departments of every kind: Alps, Paris region, overseas, Corsica.
 SAMPLE_DEPARTMENTS = ("05", "92", "9A", "20")
+# The sheets of 05's region and of France, from the same template.
+SAMPLE_AREAS = ("region-21", "france-entiere")
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +89,7 @@ def sample_site(demo_release, tmp_path_factory) -> Path:
 
     tmp = tmp_path_factory.mktemp("site")
     args = ["build", "--raw", str(demo_release), "--db", str(tmp / "t.duckdb"), "--out", str(tmp / "out"),
-            "--params", str(tmp / "params"), "--only", *SAMPLE_DEPARTMENTS]
+            "--params", str(tmp / "params"), "--only", *SAMPLE_DEPARTMENTS, *SAMPLE_AREAS]
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(PROJECT)  # _quarto.yml and the template are found from the project root
         assert main(args) == 0

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT, SAMPLE_DEPARTMENTS
+from conftest import PROJECT, SAMPLE_AREAS, SAMPLE_DEPARTMENTS
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = PROJECT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
@@ -28,7 +28,9 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("node") is None, reason="node absent: install Debian's nodejs and npm"),
     pytest.mark.skipif(not AXE.exists(), reason=f"{AXE} absent: run `npm ci` in tests/browser"),
 ]
-PAGES = ["index.html", "accessibilite.html", "mentions-legales.html", *(f"{code}.html" for code in SAMPLE_DEPARTMENTS)]
+SHEETS = [f"{code}.html" for code in (*SAMPLE_DEPARTMENTS, *SAMPLE_AREAS)]
+PAGES = ["index.html", "accessibilite.html", "mentions-legales.html", *SHEETS]
+PHONE = {"width": 375, "height": 812}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 LOAD_SECONDS = 30
 
@@ -78,13 +80,39 @@ def make_interactive(browser) -> int:
 def test_axe_finds_no_violation(browser, served_site, page):
     load(browser, f"{served_site}/{page}")
     assert axe_violations(browser) == []
-    if page[:2] in SAMPLE_DEPARTMENTS:
+    if page in SHEETS:
         assert make_interactive(browser) >= 8
         assert axe_violations(browser) == [], "once the charts are interactive"
+        # Each drawing the interactive chart replaced is gone from the screen (not shown twice).
+        shown = browser.evaluate("[...document.querySelectorAll('.dessin img[hidden]')]"
+                                 ".filter(i => getComputedStyle(i).display !== 'none').length")
+        assert shown == 0
         # The charts' menus are named; the drawn marks are not read one by one.
         names = browser.evaluate("[...document.querySelectorAll('.interactif summary')].map(s => s.getAttribute('aria-label'))")
         assert names and all(names)
         assert browser.evaluate("document.querySelectorAll('.interactif svg [role], .interactif svg [aria-label]').length") == 0
+
+
+@pytest.mark.parametrize("page", ["index.html", "05.html", "region-21.html"])
+def test_axe_finds_no_violation_on_a_phone(browser, served_site, page):
+    """At 375 px wide the tables scroll sideways in boxes the keyboard reaches."""
+    load(browser, f"{served_site}/{page}", **PHONE)
+    assert axe_violations(browser) == []
+
+
+def test_the_index_map_and_ranking_get_their_script(browser, served_site):
+    load(browser, f"{served_site}/index.html")
+    deadline = time.monotonic() + 5
+    while browser.evaluate("document.querySelector('form.carte-indicateur').hidden"):
+        assert time.monotonic() < deadline, "assets/carte.js did not show the map's indicator choice"
+        time.sleep(0.1)
+    names = "[...document.querySelectorAll('.tableau-classement tbody th')].map(t => t.dataset.valeur)"
+    before = browser.evaluate(names)
+    browser.evaluate("document.querySelector('.tableau-classement thead th button').click()")  # by name
+    after = browser.evaluate(names)
+    assert sorted(after) == sorted(before) and after != before
+    assert browser.evaluate(f"(n => n.every((v, i) => i === 0 || n[i - 1].localeCompare(v, 'fr') <= 0))({names})")
+    assert browser.evaluate("document.querySelector('.tableau-classement thead th').getAttribute('aria-sort')") == "ascending"
 
 
 def test_axe_sees_violations(browser, served_site, sample_site):

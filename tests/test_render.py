@@ -696,3 +696,14 @@ def test_template_chart_names_are_unique_page_ids():
     names = template_chart_names()
     assert names and len(set(names)) == len(names)
     assert _chart_ids([Chart({}, name, ()) for name in names]) == [n.replace("_", "-") for n in names]
+
+
+def test_tables_scroll_in_boxes_named_once_per_page():
+    from ticomex.render.html import scrolling_tables
+
+    used: set[str] = set()
+    html = "<h3>Évolution</h3>\n<p>Les <em>produits</em> :</p>\n<table><tr><td>1</td></tr></table><table></table>"
+    out = scrolling_tables(html, "Évolution", used) + scrolling_tables("<table></table>", "Évolution", used)
+    labels = re.findall(r'<div class="tableau-defilant" role="region" aria-label="([^"]+)" tabindex="0"><table>', out)
+    assert labels == ["Tableau : Les produits", "Tableau : Évolution", "Tableau : Évolution (2)"]
+    assert out.count("</table></div>") == 3

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_DEPARTMENTS
+from conftest import SAMPLE_AREAS, SAMPLE_DEPARTMENTS
 from ticomex.render.html import is_external
 
 pytestmark = pytest.mark.slow  # a build of the sample departments
@@ -89,3 +89,30 @@ def test_shared_data_is_written_once(sample_site):
     page = (sample_site / "site" / "05.html").read_text(encoding="utf-8")
     assert 'href="data/france/flux_export_france.csv"' in page
     assert "datasets" not in page  # the specs are files of their own, loaded on demand
+
+
+def test_every_page_is_two_clicks_from_the_index(sample_site):
+    """Departments, the region and France sheets, territories: at most two links away."""
+    site = sample_site / "site"
+    pages = {p.name for p in site.glob("*.html")}
+    assert {f"{code}.html" for code in SAMPLE_AREAS} <= pages
+    reached, frontier = {"index.html"}, {"index.html"}
+    for _ in range(2):
+        frontier = {
+            Path(ref.partition("#")[0]).name
+            for page in frontier
+            for ref in local_references(site / page)
+            if ref.partition("#")[0].endswith(".html")
+        } - reached
+        reached |= frontier
+    assert pages <= reached, sorted(pages - reached)
+
+
+def test_breadcrumbs_lead_through_france_and_the_region(sample_site):
+    page = (sample_site / "site" / "05.html").read_text(encoding="utf-8")
+    trail = page[page.index('class="fil-ariane"'):page.index("</nav>", page.index('class="fil-ariane"'))]
+    hrefs = [ref for ref in References(trail).found]
+    assert hrefs == ["index.html", "france-entiere.html", "region-21.html"]
+    # 92's region has no sheet in this build: its crumb is the region's section of the index.
+    page = (sample_site / "site" / "92.html").read_text(encoding="utf-8")
+    assert 'href="index.html#region-' in page and "region-21.html" not in page

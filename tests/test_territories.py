@@ -241,3 +241,11 @@ def test_territory_rows_match_the_database(shared, demo_db, tmp_path):
                 [year, row.code],
             ).fetchone()[0]
             assert (row.first_partner, row.first_product) == (partner, product)
+
+
+def test_ligatures_fold_like_accents():
+    """"coeur" finds "Cœur de Maine", and its page name spells the ligature out."""
+    from ticomex.conventions import fold, territory_slug
+
+    assert fold("Cœur de Maine") == "coeur de maine" and fold("Lætitia ŒUVRE") == "laetitia oeuvre"
+    assert territory_slug("Cœur de Maine") == "territoire-coeur-de-maine"

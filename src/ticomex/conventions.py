@@ -55,12 +55,23 @@ TERRITORY_PAGE_PREFIX = "territoire-"
 TERRITORIES_FILE = "territoires.yaml"
 
 
+# Letters Unicode does not decompose into a base letter and an accent: "coeur" finds "Cœur".
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"})
+
+
+def fold(text: str) -> str:
+    """Lower case without accents nor ligatures: what searching, sorting by name and page
+    names compare (assets/ticomex.js folds the search box the same way)."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
 def territory_slug(name: str) -> str:
     """`Plastics Vallée – Oyonnax` → `territoire-plastics-vallee-oyonnax`: the territory's
     page is `<slug>.html`, its PDF `<slug>.pdf`."""
     import re
-    import unicodedata
 
-    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
-    words = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+    words = re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")
     return TERRITORY_PAGE_PREFIX + (words or "sans-nom")

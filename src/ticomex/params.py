@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import csv
 import sys
-import unicodedata
 from pathlib import Path
 
 import yaml
 
+from ticomex.conventions import fold
 from ticomex.errors import TicomexError
 
 MONACO = "99"
@@ -42,8 +42,7 @@ def default_territories_table() -> Path:
 
 
 def _sort_key(name: str) -> str:
-    plain = unicodedata.normalize("NFKD", name)
-    return "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+    return fold(name)
 
 
 def read_territories(table: Path) -> dict[str, list[str]]:

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import csv
 import json
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from ticomex.conventions import INDICATORS_FILE, TERRITORIES_FILE, territory_slug
+from ticomex.conventions import INDICATORS_FILE, TERRITORIES_FILE, fold, territory_slug
 from ticomex.errors import TicomexError
 
 PARTNERS_FILE = "pays.csv"
@@ -52,12 +51,6 @@ class Territory:
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(code for code, _ in self.departments)
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: what searching and sorting by name compare."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
 def territories_from_table(table: Path) -> list[Territory]:

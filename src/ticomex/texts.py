@@ -72,6 +72,15 @@ DEMO_NOTICE = (
     "synthétique générée par ticomex, et non sur les données officielles des Douanes. "
     "Ses chiffres ne décrivent pas le commerce extérieur réel."
 )
+# Other names a reader may search a department by: the release counts Corsica as one
+# department, 20, where readers know its two (2A, 2B).
+SEARCH_ALIASES = {"20": "2A 2B Corse-du-Sud Haute-Corse Ajaccio Bastia"}
+# The same, on the pages that are not sheets (index, statement, legal notice).
+SITE_DEMO_NOTICE = (
+    "**Données de démonstration** : les fiches de ce site sont calculées sur une publication "
+    "synthétique générée par ticomex, et non sur les données officielles des Douanes. "
+    "Leurs chiffres ne décrivent pas le commerce extérieur réel."
+)
 
 # On a page and PDF whose notebook failed at the last build: it shows the previous version.
 STALE_NOTICE = (

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from ticomex import texts
 from ticomex.render.assets import ASSETS_DIR, MAP_SCRIPT
 from ticomex.render.francemap import MapDepartment, balance_classes, map_svg, quantile_classes
-from ticomex.territories import DepartmentRow, Territory, fold
+from ticomex.conventions import fold
+from ticomex.territories import DepartmentRow, Territory
 
 MAP_TITLE_ID = "carte-titre"
 CLASSES = 5  # exports and imports: quintiles

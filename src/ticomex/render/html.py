@@ -17,13 +17,13 @@ import csv
 import json
 import posixpath
 import re
-import unicodedata
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
+from ticomex.conventions import fold
 from ticomex.errors import TicomexError
-from ticomex.texts import CELL_VALUES, COLUMN_LABELS, STALE_NOTICE, millions
+from ticomex.texts import CELL_VALUES, COLUMN_LABELS, SEARCH_ALIASES, STALE_NOTICE, millions
 from ticomex.layout import DATA_DIR, PDF_DIR
 from ticomex.render.assets import ASSETS_DIR, SCRIPT, TERRITORIES_CSS, VEGA_BUNDLE
 from ticomex.render.config import SiteConfig
@@ -155,7 +155,7 @@ def _chart_ids(blocks: list[Block]) -> list[str]:
     ids = []
     for block in blocks:
         if isinstance(block, Chart):
-            slug = re.sub(r"[^a-z0-9-]+", "-", _fold(block.name)).strip("-") or "graphique"
+            slug = re.sub(r"[^a-z0-9-]+", "-", fold(block.name)).strip("-") or "graphique"
             seen[slug] = seen.get(slug, 0) + 1
             ids.append(slug if seen[slug] == 1 else f"{slug}-{seen[slug]}")
     return ids
@@ -171,7 +171,7 @@ def sheet_title(department: Department, config: SiteConfig) -> str:
 # The site's own pages beside the sheets, linked from every footer: (file, title, source).
 PAGES_DIR = Path(__file__).parent / "pages"
 TEXT_PAGES = (
-    ("accessibilite.html", "Accessibilité : partiellement conforme", "accessibilite.md"),
+    ("accessibilite.html", "Accessibilité : non conforme", "accessibilite.md"),
     ("mentions-legales.html", "Mentions légales", "mentions-legales.md"),
 )
 DESCRIPTION = (
@@ -214,6 +214,31 @@ def _cell(column: str, value: str) -> tuple[str, bool]:
     if column.endswith("_eur") and re.fullmatch(r"-?\d+", value):
         return millions(int(value)).replace("-", "\u2212"), True
     return CELL_VALUES.get(value, value), False
+
+
+_BEFORE_TABLE = re.compile(r"<(p|h[1-6])>((?:(?!</?(?:p|h[1-6])>).)*?)</\1>\s*(?=<table>)|<table>", re.S)
+
+
+def scrolling_tables(html: str, heading: str | None, used: set[str]) -> str:
+    """Each table of a paragraph in a box that scrolls sideways on a phone: reachable with
+    the keyboard (RGAA: a scrolling region is focusable), named after the paragraph just
+    before it, else the heading above it; names made unique on the page (`used`)."""
+    parts, last, before = [], 0, None
+    for match in _BEFORE_TABLE.finditer(html):
+        if match.group(0) != "<table>":
+            before = re.sub(r"<[^>]+>", "", match.group(2)).strip().rstrip(" :")
+            continue
+        label = f"Tableau : {before or heading}" if (before or heading) else "Tableau"
+        name, count = label, 1
+        while name in used:
+            count += 1
+            name = f"{label} ({count})"
+        used.add(name)
+        parts += [html[last : match.start()],
+                  f'<div class="tableau-defilant" role="region" aria-label="{escape(name)}" tabindex="0"><table>']
+        last, before = match.end(), None
+    parts.append(html[last:])
+    return "".join(parts).replace("</table>", "</table></div>")
 
 
 def data_table(path: Path, caption: str) -> str:
@@ -267,6 +292,7 @@ def department_page(
                     )
     ids = iter(_chart_ids(blocks))
     to_html = markdown_parser(published or None)
+    table_names: set[str] = set()
     items = []
     heading = None
     for block in blocks:
@@ -288,12 +314,13 @@ def department_page(
                     "height": round(height),
                     "spec": charts.spec_script(block),
                     "table": data_table(department.data_dir / block.data_files[0], f"Données du graphique : {heading or block.name}"),
+                    "table_label": f"Tableau des données : {heading or block.name}",
                     "data_files": files,
                 }
             )
         else:
             heading = last_heading(block.text) or heading
-            items.append({"chart": False, "html": to_html(block.text)})
+            items.append({"chart": False, "html": scrolling_tables(to_html(block.text), heading, table_names)})
     page = (
         _templates()
         .get_template("page.html.j2")
@@ -329,12 +356,6 @@ def department_breadcrumbs(department: Department, published: frozenset[str] = f
     return [*trail, (department.region_name, region_href), (f"{department.name} ({department.code})", None)]
 
 
-def _fold(text: str) -> str:
-    """Lower case without accents: what the filter box and the sort compare."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-
-
 def index_page(
     departments: list[Department], config: SiteConfig, demo_note: str, pdf: bool, finder: dict | None = None
 ) -> str:
@@ -362,10 +383,11 @@ def index_page(
                 "name": department.name,
                 "href": f"{department.code}.html",
                 "pdf_href": PDF_HREF.format(code=department.code) if pdf else None,
-                "filter": _fold(f"{department.code} {department.name} {department.region_name}"),
+                "filter": fold(" ".join(filter(None, (department.code, department.name, department.region_name,
+                                                      SEARCH_ALIASES.get(department.code))))),
             }
         )
-    ordered = sorted(regions.items(), key=lambda item: (_fold(item[1]["name"]), item[0]))
+    ordered = sorted(regions.items(), key=lambda item: (fold(item[1]["name"]), item[0]))
     page = (
         _templates()
         .get_template("index.html.j2")

@@ -26,7 +26,7 @@ from ticomex.render.pool import RenderWorkers
 from ticomex.project import PARAMS_DIR
 from ticomex.render.quarto import quarto_path, render_with_quarto
 from ticomex.render.territory import publish_territories
-from ticomex.texts import DEMO_NOTICE
+from ticomex.texts import SITE_DEMO_NOTICE
 
 ENGINES = ("quarto", "builtin")
 
@@ -122,9 +122,9 @@ def render(
         )  # fmt: skip
         write_assets(site, config, bundle.result(), departments, layout.render_cache)
         (site / "index.html").write_text(
-            index_page(departments, config, DEMO_NOTICE, pdf, finder=territories.finder), encoding="utf-8"
+            index_page(departments, config, SITE_DEMO_NOTICE, pdf, finder=territories.finder), encoding="utf-8"
         )
-        for name, page in text_pages(config, DEMO_NOTICE, any(d.demo for d in departments)).items():
+        for name, page in text_pages(config, SITE_DEMO_NOTICE, any(d.demo for d in departments)).items():
             (site / name).write_text(page, encoding="utf-8")
         if not pdf and layout.pdf.is_dir():  # --no-pdf leaves the published PDFs as they were
             shutil.copytree(layout.pdf, site / PDF_DIR)

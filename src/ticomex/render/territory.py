@@ -238,7 +238,7 @@ def typst_table(page: TerritoryPage) -> str:
             "```{=typst}",
             "#block(width: 100%)[",
             "#set par(justify: false)",
-            "#set text(size: 0.85em, hyphenate: true)",
+            "#set text(size: 0.85em, hyphenate: true)",  # narrow columns: French hyphenation
             "#table(",
             "  columns: (1.7fr, 0.9fr, 1fr, 1fr, 0.9fr, 1fr, 1.1fr, 1.8fr),",
             "  align: (left, right, right, right, right, right, left, left),",

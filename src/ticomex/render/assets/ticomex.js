@@ -111,7 +111,9 @@
   }
 
   function fold(text) {
-    return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+    // As ticomex.conventions.fold: accents and ligatures away ("coeur" finds "Cœur").
+    return text.toLowerCase().replace(/œ/g, "oe").replace(/æ/g, "ae")
+      .normalize("NFKD").replace(/[\u0300-\u036f]/g, "");
   }
 
   function count(n, one, many) {
