@@ -46,7 +46,7 @@ class RenderReport:
         reused = len(self.departments) - len(self.rendered)
         lines = [
             (
-                f"site and PDFs: {len(self.departments)} departments published, rendering took "
+                f"site and PDFs: {len(self.departments)} sheets published (departments, regions, France), rendering took "
                 f"{self.seconds:.1f} s ({self.engine}; {len(self.rendered)} rendered, {reused} unchanged)"
             ),
             f"site: {self.site / 'index.html'}",
