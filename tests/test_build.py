@@ -138,3 +138,34 @@ def test_real_page_draws_every_chart_in_chromium(built, tmp_path):
     assert resources and all(u.startswith(f"{base}/") for u in resources)
     assert console == []
     assert requested and all(u.startswith(f"{base}/") for u in requested)
+
+
+def _figure_alts(node, found: list[str]) -> list[str]:
+    """The alternative texts of the Figure elements of a PDF's structure tree."""
+    node = node.get_object()
+    if isinstance(node, dict):
+        if node.get("/S") == "/Figure" and "/Alt" in node:
+            found.append(str(node["/Alt"]))
+        kids = node.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+            if hasattr(kid, "get_object"):
+                _figure_alts(kid, found)
+    return found
+
+
+def test_pdf_figures_carry_the_chart_summaries(built):
+    """Each chart of the PDF is a tagged figure whose alternative text is the summary its
+    notebook computed; the PDF is tagged and French."""
+    import nbformat
+
+    tmp, _, _ = built
+    nb = nbformat.read(tmp / "out" / "notebooks" / "05.ipynb", as_version=4)
+    summaries = [o["metadata"]["ticomex"]["summary"] for c in nb.cells if c.cell_type == "code"
+                 for o in c.get("outputs", []) if "ticomex" in o.get("metadata", {})]
+    reader = PdfReader(tmp / "out" / "site" / "pdf" / "05.pdf")
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "fr" and root["/MarkInfo"]["/Marked"]
+    alts = _figure_alts(root["/StructTreeRoot"], [])
+    assert len(summaries) == len(template_chart_names()) and len(alts) == len(summaries)
+    for summary in summaries:
+        assert any(alt.endswith(summary) for alt in alts), summary
