@@ -90,15 +90,24 @@ def partners_chart(
     )
 
 
-def _partners_declaration(title: str | None) -> alt.LayerChart:
-    imports_label, exports_label = FLOW_LABELS[IMPORT_FLUX], FLOW_LABELS[EXPORT_FLUX]
-    series = [imports_label, exports_label, NEGATIVE_BALANCE, POSITIVE_BALANCE]
-    colors = [style.IMPORT_BLUE, style.EXPORT_VIOLET, style.NEGATIVE_RED, style.POSITIVE_GREEN]
-    color = alt.Color(
+FLOW_COLOURS = {IMPORT_FLUX: style.IMPORT_BLUE, EXPORT_FLUX: style.EXPORT_VIOLET}
+
+
+def trade_legend(first: str, second: str) -> alt.Color:
+    """The `serie` colour of the trade charts: the two flows in the order given, then the
+    negative and positive balance; a legend of squares above the chart."""
+    series = [FLOW_LABELS[first], FLOW_LABELS[second], NEGATIVE_BALANCE, POSITIVE_BALANCE]
+    colors = [FLOW_COLOURS[first], FLOW_COLOURS[second], style.NEGATIVE_RED, style.POSITIVE_GREEN]
+    return alt.Color(
         "serie:N",
         scale=alt.Scale(domain=series, range=colors),
         legend=alt.Legend(title=None, orient="top", direction="horizontal", symbolType="square"),
     )
+
+
+def _partners_declaration(title: str | None) -> alt.LayerChart:
+    imports_label, exports_label = FLOW_LABELS[IMPORT_FLUX], FLOW_LABELS[EXPORT_FLUX]
+    color = trade_legend(IMPORT_FLUX, EXPORT_FLUX)
     # The domain is the invisible bounds' extent: ± the largest amount plus room for its label.
     x = alt.X(
         "x:Q",

@@ -14,7 +14,7 @@ from ticomex.charts.frames import (
     EXPORT_FLUX, FLOW_LABELS, IMPORT_FLUX, require_columns, require_non_negative, require_unique,
 )  # fmt: skip
 from ticomex.charts.message import NO_TRADE_MESSAGE, message_chart
-from ticomex.charts.partners import NEGATIVE_BALANCE, POSITIVE_BALANCE
+from ticomex.charts.partners import NEGATIVE_BALANCE, POSITIVE_BALANCE, trade_legend
 from ticomex.charts.text import MEUR_TITLE, text_width
 from ticomex.texts import INCOMPLETE_YEAR
 
@@ -59,14 +59,7 @@ def series_chart(frame: pd.DataFrame, title: str | None = None, *, declarations:
 
 
 def _series_declaration(title: str | None, label_angle: int) -> alt.LayerChart:
-    exports_label, imports_label = FLOW_LABELS[EXPORT_FLUX], FLOW_LABELS[IMPORT_FLUX]
-    series = [exports_label, imports_label, NEGATIVE_BALANCE, POSITIVE_BALANCE]
-    colors = [style.EXPORT_VIOLET, style.IMPORT_BLUE, style.NEGATIVE_RED, style.POSITIVE_GREEN]
-    color = alt.Color(
-        "serie:N",
-        scale=alt.Scale(domain=series, range=colors),
-        legend=alt.Legend(title=None, orient="top", direction="horizontal", symbolType="square"),
-    )
+    color = trade_legend(EXPORT_FLUX, IMPORT_FLUX)
     x = alt.X(
         "periode:O",
         sort="ascending",
