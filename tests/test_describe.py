@@ -53,11 +53,11 @@ def test_flows_summary_names_the_red_flows_largest_first():
         }
     )
     assert describe.flows_summary(links, EXPORT) == (
-        "Les trois principaux flux, tracés en rouge et bordés d'un trait foncé : Cuir vers Italie (97.0 M€), "
-        "Lait vers Italie (46.5 M€) et Lait vers Belgique (18.8 M€). Ensemble des flux représentés : 167.8 M€, "
+        "Les trois principaux flux, tracés en rouge et bordés d'un trait foncé : Cuir, destination Italie (97.0 M€), "
+        "Lait, destination Italie (46.5 M€) et Lait, destination Belgique (18.8 M€). Ensemble des flux représentés : 167.8 M€, "
         "entre 2 produits et 3 pays, plus les catégories « autres »."
     )
     imports = describe.flows_summary(links.assign(rouge=[False, False, False, False, True]), IMPORT)
     assert imports.startswith(
-        "Le principal flux, tracé en rouge et bordé d'un trait foncé : Lait en provenance de Italie (46.5 M€). "
+        "Le principal flux, tracé en rouge et bordé d'un trait foncé : Lait, origine Italie (46.5 M€). "
     )

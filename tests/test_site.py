@@ -4,6 +4,7 @@ each link and resource resolving both with `site/` as the web root (a real HTTP 
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -116,3 +117,15 @@ def test_breadcrumbs_lead_through_france_and_the_region(sample_site):
     # 92's region has no sheet in this build: its crumb is the region's section of the index.
     page = (sample_site / "site" / "92.html").read_text(encoding="utf-8")
     assert 'href="index.html#region-' in page and "region-21.html" not in page
+
+
+def test_france_pdf_ranking_continues_on_the_next_pages(sample_site):
+    """France's 100-department table breaks across pages, not stacked on one."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(sample_site / "site" / "pdf" / "france-entiere.pdf")
+    page = (sample_site / "site" / "france-entiere.html").read_text(encoding="utf-8")
+    ranked = set(re.findall(r"\((\w\w)\)</(?:a|td)>", page))
+    assert len(ranked) >= 100
+    per_page = [sum(f"({code})" in (p.extract_text() or "") for code in ranked) for p in reader.pages]
+    assert sum(per_page) >= len(ranked) and max(per_page) <= 60, per_page

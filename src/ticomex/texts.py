@@ -104,13 +104,15 @@ class Place:
     within: str  # "dans le département"
     adjective: str  # "départementale"
     column: str  # a table's column for the place's figures
+    local: str  # "locaux": the place's trade balances, "les grands équilibres commerciaux …"
+    members: bool = True  # "chaque département de la région" (France: "chaque département")
 
 
 # By `indicators.Level` value.
 PLACES = {
-    "department": Place("le département", "du département", "dans le département", "départementale", "Département"),
-    "region": Place("la région", "de la région", "dans la région", "régionale", "Région"),
-    "france": Place("la France", "de la France", "en France", "nationale", "France"),
+    "department": Place("le département", "du département", "dans le département", "départementale", "Département", "locaux"),
+    "region": Place("la région", "de la région", "dans la région", "régionale", "Région", "régionaux"),
+    "france": Place("la France", "de la France", "en France", "nationale", "France", "nationaux", members=False),
 }
 DEPARTMENT_PLACE = PLACES["department"]
 QUARTER_NAMES = {1: "premier", 2: "deuxième", 3: "troisième", 4: "quatrième"}
@@ -507,12 +509,20 @@ def concentration_sentence(by_partner, by_product, partner_name: str, product_na
     )
 
 
-def concentration_note(departments: int, year: int) -> str:
-    return (
+def concentration_note(departments: int, year: int, place: Place = DEPARTMENT_PLACE) -> str:
+    mean = (
         f"La moyenne des départements est la moyenne simple des parts calculées pour chacun "
-        f"des {departments} départements ayant exporté en {year} (Monaco exclu) : elle situe "
-        "le département par rapport à un département type, et non à la France entière, dont "
-        "les exportations, additionnées sur tout le territoire, sont bien moins concentrées."
+        f"des {departments} départements ayant exporté en {year} (Monaco exclu)"
+    )
+    if place == DEPARTMENT_PLACE:
+        return (
+            f"{mean} : elle situe le département par rapport à un département type, et non à la "
+            "France entière, dont les exportations, additionnées sur tout le territoire, sont bien "
+            "moins concentrées."
+        )
+    return (
+        f"{mean}. Les exportations {place.of}, additionnées sur plusieurs départements, sont en "
+        "général moins concentrées que celles d'un département type."
     )
 
 
@@ -591,8 +601,9 @@ def ranking_title(name: str, year: int) -> str:
 
 def ranking_intro(place: Place) -> str:
     return (
-        f"Chaque département {place.of} avec ses exportations, ses importations, son solde "
-        f"et sa part des exportations {place.of} ; son nom mène à sa fiche."
+        f"Chaque département{' ' + place.of if place.members else ''}, avec ses exportations, ses "
+        f"importations, son solde et sa part des exportations {place.of} ; sur le site, son nom "
+        "mène à sa fiche."
     )
 
 
@@ -605,5 +616,5 @@ def ranking_table(ranking, link: bool = True) -> str:
         if link and row.fiche:
             name = f"[{name}]({row.code_departement}.html)"
         rows.append([name, millions(row.exportations_eur), millions(row.importations_eur),
-                     millions(row.solde_eur), f"{percent(row.part_exportations_pct)}%"])
+                     millions(row.solde_eur).replace("-", MINUS), f"{percent(row.part_exportations_pct)}%"])
     return markdown_table(list(RANKING_COLUMNS), rows)

@@ -91,9 +91,10 @@ def flows_summary(links: pd.DataFrame, flow: str) -> str:
     if drawn.empty:
         return f"{texts.NO_TRADE_SUMMARY}."
     red = drawn[drawn["rouge"].astype(bool)].sort_values("valeur_eur", ascending=False, kind="stable")
-    joining = "vers" if flow == EXPORT else "en provenance de"
+    # "destination Italie", "origine États-Unis": no article to agree with the country.
+    joining = "destination" if flow == EXPORT else "origine"
     named = [
-        f"{_flow_end(row.produit, 'autres produits')} {joining} "
+        f"{_flow_end(row.produit, 'autres produits')}, {joining} "
         f"{_flow_end(row.pays, 'autres pays')} ({meur(row.valeur_eur)})"
         for row in red.itertuples()
     ]
