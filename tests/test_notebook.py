@@ -15,6 +15,7 @@ from conftest import PROJECT, TEMPLATE, html_image, template_chart_names
 from ticomex.conventions import CHART_MIMETYPE as CHART
 from ticomex.conventions import CHART_NAME, METADATA_KEY
 from ticomex.errors import TicomexError
+from ticomex.indicators import Scope
 from ticomex.params import write_params
 from ticomex.render.config import load_config
 from ticomex.sheet import open_sheet
@@ -160,6 +161,31 @@ def test_a_bad_params_file_is_named_with_line_and_reason(demo_db, tmp_path, text
     (tmp_path / "05.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(TicomexError, match=message):
         open_sheet("05", None, demo_db, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("code: region-21\nlevel: regoin\nname: X\nregion: '21'\nregion_name: X\nterritories: []\n",
+         r"region-21.yaml, line 2: level 'regoin', expected one of department, region, france"),
+        ("code: region-21\nlevel: region\nname: X\nregion: '99Z'\nregion_name: X\nterritories: []\n",
+         r"unknown region '99Z'"),
+    ],
+)
+def test_a_bad_region_params_file_is_named(demo_db, tmp_path, text, message):
+    (tmp_path / "region-21.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(TicomexError, match=message):
+        open_sheet("region-21", None, demo_db, tmp_path)
+
+
+def test_a_region_sheet_has_its_scope_and_places(demo_db, params_dir):
+    sheet = open_sheet("region-21", None, demo_db, params_dir)
+    try:
+        assert sheet.scope == Scope.region("21") and not sheet.is_department
+        assert [name for name, _ in sheet.places] == ["Région", "France entière"]
+        assert sheet.place.of == "de la région"
+    finally:
+        sheet.con.close()
 
 
 @pytest.mark.parametrize("top_n", [0, "10", True])
