@@ -9,8 +9,6 @@ its inputs (`cache`): only the departments whose inputs changed are rendered aga
 from __future__ import annotations
 
 import shutil
-from concurrent.futures import as_completed
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +18,7 @@ from ticomex.layout import PDF_DIR, SITE_DIR, write_atomic
 from ticomex.render.cache import CachedOutputs, cached_outputs, fingerprint, prune
 from ticomex.render.config import SiteConfig
 from ticomex.render.notebook import Department
-from ticomex.render.pool import new_pool, run_in_worker
+from ticomex.render.pool import run_tasks
 from ticomex.render.session import RenderSession
 from ticomex.texts import DEMO_NOTICE
 
@@ -98,7 +96,8 @@ def render_builtin(
     outputs = {d.code: cached_outputs(d, key, cache, pdf, published) for d in departments}
     stale = [d for d in departments if outputs[d.code].missing(pdf)]
     if stale:
-        run_tasks(make_tasks(stale, outputs, config, cache, pdf, published), len(stale), jobs, workers)
+        tasks = make_tasks(stale, outputs, config, cache, pdf, published)
+        run_tasks(render_task, tasks, len(stale), "departments", jobs, config.font_paths, workers)
 
     (staging / SITE_DIR).mkdir()
     if pdf:
@@ -131,35 +130,3 @@ def make_tasks(
         Task(tuple(group), tuple(outputs[d.code] for d in group), pdf, config, DEMO_NOTICE, cache, published)
         for group in groups
     ]
-
-
-def run_tasks(tasks: list[Task], total: int, jobs: int, workers: RenderWorkers | None = None) -> None:
-    """Every task, here (one job, one task) or in worker processes — the workers started
-    ahead if given; an error names each department that failed."""
-    from tqdm import tqdm
-
-    pool = workers.pool if workers is not None else None
-    errors: list[str] = []
-    with tqdm(total=total, desc="render", unit="dept", disable=None) as progress:
-
-        def collect(results):
-            for _code, error in results:
-                if error:
-                    errors.append(error)
-            progress.update(len(results))
-
-        if pool is None and (jobs <= 1 or len(tasks) <= 1):
-            session = RenderSession()
-            for task in tasks:
-                collect(render_task(task, session))
-        else:
-            fonts = tasks[0].config.font_paths
-            with nullcontext(pool) if pool is not None else new_pool(min(jobs, len(tasks)), fonts) as running:
-                futures = [running.submit(run_in_worker, render_task, task) for task in tasks]
-                for future in as_completed(futures):
-                    collect(future.result())
-    if errors:
-        raise TicomexError(
-            f"{len(errors)} of {total} departments could not be rendered; the previous "
-            "publication is left as it was:\n  " + "\n  ".join(sorted(errors))
-        )

@@ -9,7 +9,7 @@ mid-flight.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -44,6 +44,48 @@ def start_worker(font_paths: tuple[Path, ...] = ()) -> None:
 def run_in_worker(function: Callable, *args):
     """`function(*args, session)` with this worker's session."""
     return function(*args, _worker_session)
+
+
+def run_tasks(
+    function: Callable,
+    tasks: list,
+    total: int,
+    what: str,
+    jobs: int,
+    font_paths: tuple[Path, ...] = (),
+    workers: RenderWorkers | None = None,
+) -> None:
+    """`function(task, session)` for every task, giving `[(name, error or None)]`: here
+    (one job, or one task) or in worker processes, the workers started ahead if given.
+    Any error stops the publication, each of the `total` items (`what`) that failed named."""
+    from contextlib import nullcontext
+
+    from tqdm import tqdm
+
+    from ticomex.errors import TicomexError
+
+    pool = workers.pool if workers is not None else None
+    errors: list[str] = []
+    with tqdm(total=total, desc="render", unit=what, disable=None) as progress:
+
+        def collect(results):
+            errors.extend(error for _name, error in results if error)
+            progress.update(len(results))
+
+        if pool is None and (jobs <= 1 or len(tasks) <= 1):
+            session = RenderSession()
+            for task in tasks:
+                collect(function(task, session))
+        else:
+            with nullcontext(pool) if pool is not None else new_pool(min(jobs, len(tasks)), font_paths) as running:
+                futures = [running.submit(run_in_worker, function, task) for task in tasks]
+                for future in as_completed(futures):
+                    collect(future.result())
+    if errors:
+        raise TicomexError(
+            f"{len(errors)} of {total} {what} could not be rendered; the previous "
+            "publication is left as it was:\n  " + "\n  ".join(sorted(errors))
+        )
 
 
 def new_pool(jobs: int, font_paths: tuple[Path, ...] = ()) -> ProcessPoolExecutor:

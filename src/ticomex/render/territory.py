@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from concurrent.futures import as_completed
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -314,7 +312,7 @@ def render_territories(
 ) -> list[str]:
     """Render the territories whose cached outputs are missing, copy every page (and PDF)
     into `staging/site/` (`staging/pdf/`); the slugs rendered."""
-    from ticomex.render.pool import new_pool, run_in_worker
+    from ticomex.render.pool import run_tasks
 
     for folder in (CACHE_PAGES, CACHE_PDF):
         (cache / folder).mkdir(parents=True, exist_ok=True)
@@ -324,22 +322,7 @@ def render_territories(
             TerritoryTask(tuple(stale[i : i + TASK_SIZE]), pdf, config, demo_note, cache, source)
             for i in range(0, len(stale), TASK_SIZE)
         ]
-        errors: list[str] = []
-        pool = workers.pool if workers is not None else None
-        if pool is None and (jobs <= 1 or len(tasks) <= 1):
-            session = RenderSession()
-            for task in tasks:
-                errors += [e for _, e in render_territory_task(task, session) if e]
-        else:
-            with nullcontext(pool) if pool is not None else new_pool(min(jobs, len(tasks)), config.font_paths) as running:
-                futures = [running.submit(run_in_worker, render_territory_task, task) for task in tasks]
-                for future in as_completed(futures):
-                    errors += [e for _, e in future.result() if e]
-        if errors:
-            raise TicomexError(
-                f"{len(errors)} of {len(stale)} territories could not be rendered; the previous "
-                "publication is left as it was:\n  " + "\n  ".join(sorted(errors))
-            )
+        run_tasks(render_territory_task, tasks, len(stale), "territories", jobs, config.font_paths, workers)
     data = staging / SITE_DIR / DATA_DIR / DATA_FOLDER
     data.mkdir(parents=True, exist_ok=True)
     for page in pages:
