@@ -129,3 +129,17 @@ def test_france_pdf_ranking_continues_on_the_next_pages(sample_site):
     assert len(ranked) >= 100
     per_page = [sum(f"({code})" in (p.extract_text() or "") for code in ranked) for p in reader.pages]
     assert sum(per_page) >= len(ranked) and max(per_page) <= 60, per_page
+
+
+def test_department_pages_link_their_territories(sample_site):
+    """The sheet's list of Territoires d'industrie: each name a link to its page."""
+    import yaml
+
+    from ticomex.conventions import territory_slug
+
+    for code in SAMPLE_DEPARTMENTS:
+        names = yaml.safe_load((sample_site.parent / "params" / f"{code}.yaml").read_text(encoding="utf-8"))["territories"]
+        page = (sample_site / "site" / f"{code}.html").read_text(encoding="utf-8")
+        for name in names:
+            assert f'href="{territory_slug(name)}.html"' in page, (code, name)
+            assert (sample_site / "site" / f"{territory_slug(name)}.html").is_file()

@@ -21,7 +21,7 @@ from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
-from ticomex.conventions import fold
+from ticomex.conventions import TERRITORY_PAGE_PREFIX, fold
 from ticomex.errors import TicomexError
 from ticomex.texts import CELL_VALUES, COLUMN_LABELS, SEARCH_ALIASES, STALE_NOTICE, millions
 from ticomex.layout import DATA_DIR, PDF_DIR
@@ -110,7 +110,8 @@ def markdown_parser(published: frozenset[str] | None = None):
 
         def link(self, text: str, url: str, title: str | None = None) -> str:
             sheet = _SHEET_LINK.match(url)
-            if published is not None and sheet and sheet.group(1) not in published:
+            if (published is not None and sheet and sheet.group(1) not in published
+                    and not sheet.group(1).startswith(TERRITORY_PAGE_PREFIX)):  # territories: pages of their own
                 return text
             html = super().link(text, url, title)
             if is_external(url):
